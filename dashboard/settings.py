@@ -1,0 +1,227 @@
+"""Settings for the release dashboard, read from the environment.
+
+Every variable has an embedded default that suits the local demo (SQLite,
+local-memory cache); `.env.example` and the README list them all. Pointing the
+dashboard at the real Twilio needs only environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VERSION = "0.1.0"
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
+
+
+def env_float(name: str, default: float) -> float:
+    raw = env_str(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
+
+
+def env_int(name: str, default: int) -> int:
+    raw = env_str(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = env_str(name)
+    if not raw:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# --- Twilio Serverless upstream -------------------------------------------
+TWILIO_SERVERLESS_BASE_URL = env_str(
+    "TWILIO_SERVERLESS_BASE_URL", "https://serverless.twilio.com"
+).rstrip("/")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+TWILIO_API_KEY = env_str("TWILIO_API_KEY")
+TWILIO_API_SECRET = env_str("TWILIO_API_SECRET")
+TWILIO_CONNECT_TIMEOUT = env_float("TWILIO_CONNECT_TIMEOUT", 3.05)
+TWILIO_READ_TIMEOUT = env_float("TWILIO_READ_TIMEOUT", 10.0)
+# Twilio limits concurrent requests per account; its own CLI keeps 10 in flight.
+TWILIO_MAX_CONCURRENCY = env_int("TWILIO_MAX_CONCURRENCY", 10)
+TWILIO_MAX_ATTEMPTS = env_int("TWILIO_MAX_ATTEMPTS", 4)
+TWILIO_RETRY_BUDGET_SECONDS = env_float("TWILIO_RETRY_BUDGET_SECONDS", 8.0)
+
+# The local emulator (serverless_emulator) listens on loopback. Against it the
+# dashboard runs in demo mode: demo credentials and demo users are allowed.
+DEMO_MODE = urlsplit(TWILIO_SERVERLESS_BASE_URL).hostname in {"127.0.0.1", "localhost", "::1"}
+# The emulator's fixed demo credentials, used only in demo mode when none are set.
+DEMO_ACCOUNT_SID = "AC" + "de30" * 8
+DEMO_AUTH_TOKEN = "emulator-demo-auth-token"
+
+# --- Core -----------------------------------------------------------------
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+# Refuse to start half-configured against the real Twilio: a missing secret key
+# or missing credentials would otherwise surface as odd failures at the first click.
+_has_credentials = bool(
+    TWILIO_ACCOUNT_SID and (TWILIO_AUTH_TOKEN or (TWILIO_API_KEY and TWILIO_API_SECRET))
+)
+if DEMO_MODE or DEBUG:
+    SECRET_KEY = SECRET_KEY or "django-insecure-demo-only-never-use-against-real-twilio"
+    if DEMO_MODE and not _has_credentials:
+        TWILIO_ACCOUNT_SID = TWILIO_ACCOUNT_SID or DEMO_ACCOUNT_SID
+        TWILIO_AUTH_TOKEN = TWILIO_AUTH_TOKEN or DEMO_AUTH_TOKEN
+else:
+    _missing = []
+    if not SECRET_KEY:
+        _missing.append("DJANGO_SECRET_KEY")
+    if not _has_credentials:
+        _missing.append(
+            "TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN (or TWILIO_API_KEY + TWILIO_API_SECRET)"
+        )
+    if _missing:
+        raise ImproperlyConfigured(
+            f"Production settings are incomplete for {TWILIO_SERVERLESS_BASE_URL}: set "
+            + " and ".join(_missing)
+            + ". For a local demo against the emulator run `make run`."
+        )
+
+# --- Applications ---------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    # Whitenoise's runserver_nostatic must come before staticfiles so that
+    # runserver serves static files the way production does.
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "deployments_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page needs a signed-in user unless its view says otherwise.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "dashboard.urls"
+WSGI_APPLICATION = "dashboard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "deployments_app.context_processors.product",
+            ],
+        },
+    },
+]
+
+# --- Data -----------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Authentication -------------------------------------------------------
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "overview"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not (DEBUG or DEMO_MODE))
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- Internationalisation -------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files (whitenoise) --------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Serve straight from the finders when collectstatic has not run (demo, tests).
+WHITENOISE_USE_FINDERS = DEBUG or DEMO_MODE or env_bool("WHITENOISE_USE_FINDERS", False)
+if WHITENOISE_USE_FINDERS:
+    # Nothing is collected in this mode; an absent STATIC_ROOT would only draw a warning.
+    STATIC_ROOT = None
+    STORAGES["staticfiles"] = {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+    }
+
+# --- Logging --------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+}

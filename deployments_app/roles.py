@@ -1,0 +1,27 @@
+"""The team roles, kept as Django groups so the admin can manage membership."""
+
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+
+VIEWER = "Viewer"
+RELEASE_MANAGER = "Release manager"
+APPROVER = "Approver"
+ADMINISTRATOR = "Administrator"
+
+# Order matters: a user in several groups is shown by the strongest one.
+ROLE_GROUPS = (RELEASE_MANAGER, APPROVER, VIEWER)
+
+
+def user_role(user: AbstractBaseUser | AnonymousUser) -> str:
+    """The role to show in the header for this user."""
+    if not user.is_authenticated:
+        return ""
+    if user.is_superuser:
+        return ADMINISTRATOR
+    names = set(user.groups.values_list("name", flat=True))
+    for role in ROLE_GROUPS:
+        if role in names:
+            return role
+    return VIEWER
