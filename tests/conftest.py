@@ -9,9 +9,33 @@ from __future__ import annotations
 
 import os
 
+import django
+import pytest
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 # A loopback placeholder: nothing listens there, so a test that forgets to start an
 # emulator fails loudly instead of reaching out to the real Twilio.
 os.environ.setdefault("TWILIO_SERVERLESS_BASE_URL", "http://127.0.0.1:9")
 
+# pytest-django sets Django up before conftest files when the settings module is in its
+# ini; chosen here, it is set up now, so that test modules may import models.
+django.setup()
+
 pytest_plugins = ["tests.fixtures.emulator"]
+
+
+@pytest.fixture
+def upstream(emulator, settings):
+    """The dashboard pointed at a fresh, seeded emulator (with an empty cache)."""
+    from django.core.cache import cache
+
+    from deployments_app.services.serverless import reset_client
+
+    settings.TWILIO_SERVERLESS_BASE_URL = emulator.base_url
+    settings.TWILIO_ACCOUNT_SID = emulator.account_sid
+    settings.TWILIO_AUTH_TOKEN = emulator.auth_token
+    cache.clear()
+    reset_client()
+    yield emulator
+    reset_client()
+    cache.clear()

@@ -123,9 +123,7 @@ class PermissionDenied(ServerlessError):
 
 
 class NotFound(ServerlessError):
-    default_user_message = (
-        "Twilio has no such resource. It may have been deleted; reload the page."
-    )
+    default_user_message = "Twilio has no such resource. It may have been deleted; reload the page."
 
 
 class InvalidRequest(ServerlessError):

@@ -1,0 +1,380 @@
+"""Reads for the pages: everything a view shows comes from here.
+
+Each selector turns upstream reads (through the service module) into plain, frozen view
+data. Upstream failures are caught per service or per environment and carried as a
+message, so one unreadable service never blanks the page. This is the one place a
+cache will wrap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from deployments_app.models import ServicePipeline
+from deployments_app.pipeline import pipeline_order
+from deployments_app.services.serverless import ServerlessClient, get_client
+from deployments_app.services.serverless_errors import ServerlessError
+from deployments_app.services.serverless_types import (
+    BUILD_BUILDING,
+    BUILD_COMPLETED,
+    Build,
+    Deployment,
+    Environment,
+    LiveState,
+    Page,
+    Service,
+)
+
+MAX_PAGE_SIZE = 1000
+HISTORY_PAGE_SIZES = (25, 50, 100, 1000)
+DEFAULT_HISTORY_PAGE_SIZE = 50
+BUILD_CACHE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class EnvironmentCell:
+    """One environment of a service on the overview."""
+
+    environment: Environment
+    build: Build | None = None
+    live_since: datetime | None = None
+    # The build that was live before the current one: the rollback target.
+    previous_build_sid: str | None = None
+    deployed_by: str | None = None
+    # Compared with the previous environment in the pipeline: "same", "ahead", "behind".
+    comparison: str | None = None
+    compared_with: str | None = None
+    error: str | None = None
+
+    @property
+    def build_sid(self) -> str | None:
+        return self.environment.build_sid
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.environment.build_sid
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    service: Service
+    cells: tuple[EnvironmentCell, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Overview:
+    rows: tuple[ServiceRow, ...]
+    as_of: datetime
+    total_services: int = 0
+    error: str | None = None
+
+
+def _client() -> ServerlessClient:
+    return get_client()
+
+
+def _matches(service: Service, query: str) -> bool:
+    if not query:
+        return True
+    haystack = f"{service.friendly_name or ''} {service.unique_name or ''} {service.sid}"
+    return query.casefold() in haystack.casefold()
+
+
+def _pipeline_overrides(service_sids: Sequence[str]) -> dict[str, list[str]]:
+    pipelines = ServicePipeline.objects.filter(service_sid__in=service_sids)
+    return {p.service_sid: p.order for p in pipelines}
+
+
+def live_since_and_previous(
+    history: Sequence[Deployment], live_build_sid: str | None
+) -> tuple[Deployment | None, str | None]:
+    """The newest deployment of the live build, and the build live before that one.
+
+    Sorted here by date (then SID) because Twilio does not document the list's order.
+    """
+    if not live_build_sid:
+        return None, None
+    ordered = sorted(
+        history,
+        key=lambda d: (d.date_created or datetime.min.replace(tzinfo=UTC), d.sid),
+        reverse=True,
+    )
+    live_index = next((i for i, d in enumerate(ordered) if d.build_sid == live_build_sid), None)
+    if live_index is None:
+        return None, None
+    previous = next(
+        (d.build_sid for d in ordered[live_index + 1 :] if d.build_sid != live_build_sid),
+        None,
+    )
+    return ordered[live_index], previous
+
+
+def _compare(cell_build: Build | None, earlier: EnvironmentCell | None) -> str | None:
+    if earlier is None or earlier.is_empty or cell_build is None:
+        return None
+    if earlier.build_sid == cell_build.sid:
+        return "same"
+    earlier_date = earlier.build.date_created if earlier.build else None
+    if earlier_date is None or cell_build.date_created is None:
+        return "different"
+    return "behind" if cell_build.date_created < earlier_date else "ahead"
+
+
+def overview(*, query: str = "") -> Overview:
+    """Every service (all pages) with its environments in pipeline order and what is live."""
+    client = _client()
+    now = timezone.now()
+    try:
+        services = client.service_list()
+    except ServerlessError as exc:
+        return Overview(rows=(), as_of=now, error=exc.user_message)
+    shown = [s for s in services if _matches(s, query)]
+    overrides = _pipeline_overrides([s.sid for s in shown])
+
+    # Round trip 1: every shown service's environments, concurrently.
+    per_service = client.read_many(
+        lambda service: client.environment_list(service_sid=service.sid),
+        shown,
+        return_exceptions=True,
+    )
+
+    # Round trip 2: every live environment's history and every service's live builds.
+    live_envs = [
+        env
+        for result in per_service
+        if not isinstance(result, ServerlessError)
+        for env in result
+        if env.build_sid
+    ]
+    live_builds: dict[str, set[str]] = {}
+    for env in live_envs:
+        live_builds.setdefault(env.service_sid or "", set()).add(env.build_sid or "")
+
+    def read(task: tuple[str, str]) -> object:
+        kind, sid = task
+        if kind == "builds":
+            return _builds(client, sid, live_builds[sid])
+        env = next(e for e in live_envs if e.sid == sid)
+        return list(
+            client.deployment_iter(
+                service_sid=env.service_sid or "", environment_sid=sid, page_size=MAX_PAGE_SIZE
+            )
+        )
+
+    tasks = [("history", env.sid) for env in live_envs]
+    tasks += [("builds", service_sid) for service_sid in live_builds]
+    results = dict(zip(tasks, client.read_many(read, tasks, return_exceptions=True), strict=True))
+    histories = {sid: r for (kind, sid), r in results.items() if kind == "history"}
+    builds_of = {sid: r for (kind, sid), r in results.items() if kind == "builds"}
+
+    rows = []
+    for service, result in zip(shown, per_service, strict=True):
+        if isinstance(result, ServerlessError):
+            rows.append(ServiceRow(service=service, error=result.user_message))
+            continue
+        environments = result
+        builds = builds_of.get(service.sid, {})
+        if isinstance(builds, ServerlessError):
+            rows.append(ServiceRow(service=service, error=builds.user_message))
+            continue
+        cells: list[EnvironmentCell] = []
+        for env in pipeline_order(environments, overrides.get(service.sid, ())):
+            earlier = cells[-1] if cells else None
+            build = builds.get(env.build_sid or "")
+            history = histories.get(env.sid)
+            if isinstance(history, ServerlessError):
+                cells.append(
+                    EnvironmentCell(environment=env, build=build, error=history.user_message)
+                )
+                continue
+            live, previous = live_since_and_previous(history or [], env.build_sid)
+            cells.append(
+                EnvironmentCell(
+                    environment=env,
+                    build=build,
+                    live_since=live.date_created if live else None,
+                    previous_build_sid=previous,
+                    comparison=_compare(build, earlier),
+                    compared_with=earlier.environment.unique_name if earlier else None,
+                )
+            )
+        rows.append(ServiceRow(service=service, cells=tuple(cells)))
+    return Overview(rows=tuple(rows), as_of=now, total_services=len(services))
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    deployment: Deployment
+    build: Build | None
+    is_live: bool
+    deployed_by: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    rows: tuple[HistoryRow, ...]
+    next_cursor: str | None
+    page_size: int
+
+
+@dataclass(frozen=True)
+class EnvironmentDetail:
+    service: Service
+    environment: Environment
+    live_build: Build | None
+    live_deployment_sid: str | None
+    history: HistoryPage
+    pipeline: tuple[Environment, ...] = field(default=())
+
+
+def _builds(client: ServerlessClient, service_sid: str, build_sids: set[str]) -> dict[str, Build]:
+    """The builds named, from the cache when known: completed and failed builds never change."""
+    found: dict[str, Build] = {}
+    keys = {sid: f"build:{service_sid}:{sid}" for sid in build_sids}
+    cached = cache.get_many(list(keys.values())) if keys else {}
+    for sid, key in keys.items():
+        if key in cached:
+            found[sid] = cached[key]
+    missing = build_sids - found.keys()
+    if missing:
+        # One list call brings every build; cheaper than a read per build.
+        for build in client.build_iter(service_sid=service_sid, page_size=MAX_PAGE_SIZE):
+            if build.sid in missing:
+                found[build.sid] = build
+        cache.set_many(
+            {
+                keys[sid]: b
+                for sid, b in found.items()
+                if sid in missing and b.status != BUILD_BUILDING
+            },
+            timeout=BUILD_CACHE_SECONDS,
+        )
+    return found
+
+
+def _history_rows(
+    page: Page[Deployment], builds: dict[str, Build], live_deployment_sid: str | None
+) -> tuple[HistoryRow, ...]:
+    return tuple(
+        HistoryRow(
+            deployment=d,
+            build=builds.get(d.build_sid or ""),
+            is_live=d.sid == live_deployment_sid,
+        )
+        for d in page.items
+    )
+
+
+def environment_detail(
+    *,
+    service_sid: str,
+    environment_sid: str,
+    page_size: int = DEFAULT_HISTORY_PAGE_SIZE,
+    cursor: str | None = None,
+) -> EnvironmentDetail:
+    """An environment, its live build and one page of its deployments."""
+    client = _client()
+
+    def read(what: str) -> object:
+        if what == "service":
+            return client.service_get(service=service_sid)
+        if what == "environments":
+            return client.environment_list(service_sid=service_sid)
+        if what == "live":
+            return client.environment_live(service_sid=service_sid, environment_sid=environment_sid)
+        return client.deployment_page(
+            service_sid=service_sid,
+            environment_sid=environment_sid,
+            page_size=page_size,
+            cursor=cursor,
+        )
+
+    service, environments, live, page = client.read_many(
+        read, ["service", "environments", "live", "page"]
+    )
+    assert isinstance(service, Service)
+    assert isinstance(environments, list)
+    assert isinstance(live, LiveState)
+    assert isinstance(page, Page)
+    environment = live.environment
+    wanted = {d.build_sid for d in page.items if d.build_sid}
+    if environment.build_sid:
+        wanted.add(environment.build_sid)
+    builds = _builds(client, service_sid, wanted)
+    live_deployment_sid = live.deployment.sid if live.deployment else None
+    override = _pipeline_overrides([service_sid]).get(service_sid, ())
+    return EnvironmentDetail(
+        service=service,
+        environment=environment,
+        live_build=builds.get(environment.build_sid or ""),
+        live_deployment_sid=live_deployment_sid,
+        history=HistoryPage(
+            rows=_history_rows(page, builds, live_deployment_sid),
+            next_cursor=page.next_cursor,
+            page_size=page_size,
+        ),
+        pipeline=tuple(pipeline_order(environments, override)),
+    )
+
+
+def history_page(
+    *, service_sid: str, environment_sid: str, cursor: str, live_deployment_sid: str | None
+) -> HistoryPage:
+    """The next page of an environment's deployments: one upstream list call.
+
+    The live deployment is the one the first page found; build statuses come from the
+    build cache, so only a build never seen before costs another read.
+    """
+    client = _client()
+    page = client.deployment_page(
+        service_sid=service_sid, environment_sid=environment_sid, cursor=cursor
+    )
+    builds = _builds(client, service_sid, {d.build_sid for d in page.items if d.build_sid})
+    return HistoryPage(
+        rows=_history_rows(page, builds, live_deployment_sid),
+        next_cursor=page.next_cursor,
+        page_size=len(page.items),
+    )
+
+
+@dataclass(frozen=True)
+class BuildDetail:
+    service: Service
+    build: Build
+    running_in: tuple[Environment, ...]
+    environments: tuple[Environment, ...]
+
+    @property
+    def is_building(self) -> bool:
+        return self.build.status not in (BUILD_COMPLETED, "failed")
+
+
+def build_detail(*, service_sid: str, build_sid: str) -> BuildDetail:
+    client = _client()
+
+    def read(what: str) -> object:
+        if what == "service":
+            return client.service_get(service=service_sid)
+        if what == "build":
+            return client.build_get(service_sid=service_sid, build_sid=build_sid)
+        return client.environment_list(service_sid=service_sid)
+
+    service, build, environments = client.read_many(read, ["service", "build", "environments"])
+    assert isinstance(service, Service)
+    assert isinstance(build, Build)
+    assert isinstance(environments, list)
+    ordered = tuple(
+        pipeline_order(environments, _pipeline_overrides([service_sid]).get(service_sid, ()))
+    )
+    return BuildDetail(
+        service=service,
+        build=build,
+        running_in=tuple(e for e in ordered if e.build_sid == build.sid),
+        environments=ordered,
+    )

@@ -1,0 +1,1069 @@
+"""The client for Twilio's Serverless REST API v1: the only code that speaks HTTP to Twilio.
+
+Contract: /work/shared/spec/twilio_serverless_v1.json (Twilio's OpenAPI description).
+Every HTTP call below carries a comment naming its endpoint there.
+
+- One `requests.Session` per client, and one client per process (`get_client()`), shared
+  by all threads: connection pooling, Basic auth, a User-Agent, no cookies.
+- Every call has a (connect, read) timeout and at most `max_concurrency` requests are in
+  flight per client, whichever thread sends them (Twilio limits concurrency per account).
+- GETs retry on connection errors, 429 (Retry-After honoured up to a cap) and 502/503/504,
+  with exponential backoff and jitter, bounded in attempts and in total time. A read
+  timeout is not retried: a slow upstream would only make the page slower.
+- The POST that creates a deployment is sent once. When its outcome is ambiguous (read
+  timeout, connection lost, 5xx, unreadable body) the client re-reads the environment
+  and reports what is true (see `deployment_create`).
+- Lists: `*_iter` follows `meta.next_page_url` to the end; `*_page` returns one page and
+  an opaque cursor (urlsafe base64 of the next page's path and query, never a host).
+- Failures are typed (serverless_errors.py); results are frozen dataclasses
+  (serverless_types.py). No credential ever reaches a log line or an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any, Literal, TypeVar, overload
+from urllib.parse import quote, urlencode, urlsplit
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+from requests.auth import HTTPBasicAuth
+
+from .serverless_config import MAX_PAGE_SIZE, PROJECT_NAME, UNIQUE_NAME, ClientConfig, is_sid
+from .serverless_errors import (
+    AlreadyDeployed,
+    AuthenticationFailed,
+    DeploymentNotApplied,
+    DeploymentOutcomeUnknown,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServerlessError,
+    UpstreamUnavailable,
+)
+from .serverless_paging import (
+    MAX_PAGES,
+    decode_cursor,
+    encode_cursor,
+    newest_of,
+    path_of,
+    relative_target,
+    with_query,
+)
+from .serverless_types import (
+    AssetVersion,
+    Build,
+    BuildStatus,
+    Deployment,
+    DeploymentResult,
+    Environment,
+    Function,
+    FunctionVersion,
+    LiveState,
+    Log,
+    Page,
+    Service,
+    Variable,
+)
+
+__all__ = [
+    "PROJECT_NAME",
+    "ClientConfig",
+    "ClientStats",
+    "ServerlessClient",
+    "get_client",
+    "reset_client",
+]
+
+logger = logging.getLogger(__name__)
+
+# Statuses worth another GET: rate limited, or a gateway/upstream hiccup.
+_RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class _BasicAuth(HTTPBasicAuth):
+    """HTTP Basic auth whose repr names the user only (Django's debug page shows reprs)."""
+
+    def __repr__(self) -> str:
+        return f"<BasicAuth user={self.username!r}>"
+
+
+@dataclass(frozen=True)
+class ClientStats:
+    """Counters since the client was made, for tests and diagnostics."""
+
+    requests_sent: int
+    retries: int
+    failures: int
+    # Requests given up on while waiting for the answer (read timeouts).
+    timeouts: int = 0
+
+
+@dataclass
+class _Attempt:
+    """What one HTTP request produced: JSON data, or an error and what may follow it."""
+
+    data: dict[str, Any] | None = None
+    error: ServerlessError | None = None
+    retryable: bool = False
+    retry_after: float | None = None
+    # The request may have reached Twilio and been acted on, but we cannot tell.
+    ambiguous: bool = False
+    # ...and it may even still be running there (timeout, lost connection, 502/504).
+    may_still_run: bool = False
+
+
+# --- the client -----------------------------------------------------------------------
+
+
+class ServerlessClient:
+    """A thread-safe client; build one per process (see `get_client()`)."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        self._base_url = config.base_url.rstrip("/")
+        self._base_path = urlsplit(self._base_url).path.rstrip("/")
+        self._secrets = config.secrets()
+        self._session = self._new_session()
+        self._in_flight = threading.BoundedSemaphore(config.max_concurrency)
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
+        self._requests_sent = 0
+        self._retries = 0
+        self._failures = 0
+        self._timeouts = 0
+
+    def __repr__(self) -> str:
+        return f"<ServerlessClient {self._base_url}>"
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        # Pool as many connections as requests may be in flight; our own retry loop
+        # decides what to retry, so urllib3 retries nothing.
+        adapter = HTTPAdapter(
+            pool_connections=4, pool_maxsize=self.config.max_concurrency, max_retries=0
+        )
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        credentials = self.config.auth_pair()
+        if credentials is not None:
+            session.auth = _BasicAuth(*credentials)
+        user_agent = f"{self.config.user_agent} python-requests/{requests.__version__}"
+        session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
+        # The API sets no cookies we need; a shared jar would be shared mutable state.
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        return session
+
+    def close(self) -> None:
+        with self._executor_lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+        self._session.close()
+
+    @property
+    def stats(self) -> ClientStats:
+        with self._stats_lock:
+            return ClientStats(self._requests_sent, self._retries, self._failures, self._timeouts)
+
+    def _count(
+        self, *, sent: int = 0, retries: int = 0, failures: int = 0, timeouts: int = 0
+    ) -> None:
+        with self._stats_lock:
+            self._requests_sent += sent
+            self._retries += retries
+            self._failures += failures
+            self._timeouts += timeouts
+
+    # --- reads: services and environments -----------------------------------------------
+
+    def service_list(self) -> list[Service]:
+        # GET /v1/Services
+        return list(self._iterate("/v1/Services", {}, "services", Service.from_json))
+
+    def service_get(self, *, service: str) -> Service:
+        """One Service, by SID or unique name."""
+        # GET /v1/Services/{Sid}
+        data = self._get(f"/v1/Services/{self._service(service)}")
+        return Service.from_json(data)
+
+    def environment_list(self, *, service_sid: str) -> list[Environment]:
+        path = f"/v1/Services/{self._service(service_sid)}/Environments"
+        # GET /v1/Services/{ServiceSid}/Environments
+        return list(self._iterate(path, {}, "environments", Environment.from_json))
+
+    def environment_get(self, *, service_sid: str, environment_sid: str) -> Environment:
+        env = self._sid(environment_sid, "environment")
+        # GET /v1/Services/{ServiceSid}/Environments/{Sid}
+        data = self._get(f"/v1/Services/{self._service(service_sid)}/Environments/{env}")
+        return Environment.from_json(data)
+
+    def environments_for_services(
+        self, *, service_sids: Sequence[str]
+    ) -> dict[str, list[Environment]]:
+        """The environments of many services, read concurrently (⌈N/10⌉ round trips)."""
+        lists = self.read_many(lambda sid: self.environment_list(service_sid=sid), service_sids)
+        return dict(zip(service_sids, lists, strict=True))
+
+    def variable_list(self, *, service_sid: str, environment_sid: str) -> list[Variable]:
+        env = self._sid(environment_sid, "environment")
+        path = f"/v1/Services/{self._service(service_sid)}/Environments/{env}/Variables"
+        # GET /v1/Services/{ServiceSid}/Environments/{EnvironmentSid}/Variables
+        return list(self._iterate(path, {}, "variables", Variable.from_json))
+
+    # --- reads: deployments ---------------------------------------------------------------
+
+    def deployment_iter(
+        self, *, service_sid: str, environment_sid: str, page_size: int | None = None
+    ) -> Iterator[Deployment]:
+        """Every deployment of an environment, in the order Twilio lists them."""
+        path = self._deployments_path(service_sid, environment_sid)
+        params = {"PageSize": str(self._page_size(page_size))}
+        # GET /v1/Services/{ServiceSid}/Environments/{EnvironmentSid}/Deployments
+        return self._iterate(path, params, "deployments", Deployment.from_json)
+
+    def deployment_page(
+        self,
+        *,
+        service_sid: str,
+        environment_sid: str,
+        page_size: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[Deployment]:
+        """One page of deployments in one upstream call; pass `next_cursor` for the next.
+
+        With a cursor, the page size is the one the cursor was made with.
+        """
+        path = self._deployments_path(service_sid, environment_sid)
+        params = {"PageSize": str(self._page_size(page_size))}
+        # GET /v1/Services/{ServiceSid}/Environments/{EnvironmentSid}/Deployments
+        return self._page(path, params, cursor, "deployments", Deployment.from_json)
+
+    def deployment_get(
+        self, *, service_sid: str, environment_sid: str, deployment_sid: str
+    ) -> Deployment:
+        path = self._deployments_path(service_sid, environment_sid)
+        deployment = self._sid(deployment_sid, "deployment")
+        # GET /v1/Services/{ServiceSid}/Environments/{EnvironmentSid}/Deployments/{Sid}
+        return Deployment.from_json(self._get(f"{path}/{deployment}"))
+
+    def environment_live(self, *, service_sid: str, environment_sid: str) -> LiveState:
+        """What is live (the environment's build_sid) and since when.
+
+        "Live since" is the newest deployment of the live build, found by reading the
+        whole history: Twilio does not document the list's order. The environment and
+        the history are read concurrently.
+        """
+
+        def read_environment() -> object:
+            return self.environment_get(service_sid=service_sid, environment_sid=environment_sid)
+
+        def read_history() -> object:
+            return list(
+                self.deployment_iter(
+                    service_sid=service_sid,
+                    environment_sid=environment_sid,
+                    page_size=MAX_PAGE_SIZE,
+                )
+            )
+
+        environment, history = self.read_many(_call, [read_environment, read_history])
+        assert isinstance(environment, Environment)
+        assert isinstance(history, list)
+        deployment = newest_of(history, environment.build_sid) if environment.build_sid else None
+        return LiveState(environment=environment, deployment=deployment)
+
+    def newest_deployment_of(
+        self, *, service_sid: str, environment_sid: str, build_sid: str | None
+    ) -> Deployment | None:
+        """The newest deployment of `build_sid` (None: of a clear) in the environment."""
+        history = self.deployment_iter(
+            service_sid=service_sid, environment_sid=environment_sid, page_size=MAX_PAGE_SIZE
+        )
+        return newest_of(history, build_sid)
+
+    # --- reads: builds, versions, functions -----------------------------------------------
+
+    def build_iter(self, *, service_sid: str, page_size: int | None = None) -> Iterator[Build]:
+        path = f"/v1/Services/{self._service(service_sid)}/Builds"
+        params = {"PageSize": str(self._page_size(page_size))}
+        # GET /v1/Services/{ServiceSid}/Builds
+        return self._iterate(path, params, "builds", Build.from_json)
+
+    def build_page(
+        self, *, service_sid: str, page_size: int | None = None, cursor: str | None = None
+    ) -> Page[Build]:
+        path = f"/v1/Services/{self._service(service_sid)}/Builds"
+        params = {"PageSize": str(self._page_size(page_size))}
+        # GET /v1/Services/{ServiceSid}/Builds
+        return self._page(path, params, cursor, "builds", Build.from_json)
+
+    def build_get(self, *, service_sid: str, build_sid: str) -> Build:
+        build = self._sid(build_sid, "build")
+        # GET /v1/Services/{ServiceSid}/Builds/{Sid}
+        return Build.from_json(
+            self._get(f"/v1/Services/{self._service(service_sid)}/Builds/{build}")
+        )
+
+    def build_status_get(self, *, service_sid: str, build_sid: str) -> BuildStatus:
+        build = self._sid(build_sid, "build")
+        path = f"/v1/Services/{self._service(service_sid)}/Builds/{build}/Status"
+        # GET /v1/Services/{ServiceSid}/Builds/{Sid}/Status
+        return BuildStatus.from_json(self._get(path))
+
+    def function_list(self, *, service_sid: str) -> list[Function]:
+        path = f"/v1/Services/{self._service(service_sid)}/Functions"
+        # GET /v1/Services/{ServiceSid}/Functions
+        return list(self._iterate(path, {}, "functions", Function.from_json))
+
+    def function_version_list(
+        self, *, service_sid: str, function_sid: str
+    ) -> list[FunctionVersion]:
+        function = self._sid(function_sid, "function")
+        path = f"/v1/Services/{self._service(service_sid)}/Functions/{function}/Versions"
+        # GET /v1/Services/{ServiceSid}/Functions/{FunctionSid}/Versions
+        return list(self._iterate(path, {}, "function_versions", FunctionVersion.from_json))
+
+    def function_version_get(
+        self, *, service_sid: str, function_sid: str, version_sid: str
+    ) -> FunctionVersion:
+        function = self._sid(function_sid, "function")
+        version = self._sid(version_sid, "version")
+        path = f"/v1/Services/{self._service(service_sid)}/Functions/{function}/Versions/{version}"
+        # GET /v1/Services/{ServiceSid}/Functions/{FunctionSid}/Versions/{Sid}
+        return FunctionVersion.from_json(self._get(path))
+
+    def asset_version_list(self, *, service_sid: str, asset_sid: str) -> list[AssetVersion]:
+        asset = self._sid(asset_sid, "asset")
+        path = f"/v1/Services/{self._service(service_sid)}/Assets/{asset}/Versions"
+        # GET /v1/Services/{ServiceSid}/Assets/{AssetSid}/Versions
+        return list(self._iterate(path, {}, "asset_versions", AssetVersion.from_json))
+
+    def asset_version_get(
+        self, *, service_sid: str, asset_sid: str, version_sid: str
+    ) -> AssetVersion:
+        asset = self._sid(asset_sid, "asset")
+        version = self._sid(version_sid, "version")
+        path = f"/v1/Services/{self._service(service_sid)}/Assets/{asset}/Versions/{version}"
+        # GET /v1/Services/{ServiceSid}/Assets/{AssetSid}/Versions/{Sid}
+        return AssetVersion.from_json(self._get(path))
+
+    # --- reads: logs ------------------------------------------------------------------------
+
+    def log_iter(
+        self,
+        *,
+        service_sid: str,
+        environment_sid: str,
+        function_sid: str | None = None,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[Log]:
+        path, params = self._logs_query(
+            service_sid, environment_sid, function_sid, start_date, end_date, page_size
+        )
+        # GET /v1/Services/{ServiceSid}/Environments/{EnvironmentSid}/Logs
+        return self._iterate(path, params, "logs", Log.from_json)
+
+    def log_page(
+        self,
+        *,
+        service_sid: str,
+        environment_sid: str,
+        function_sid: str | None = None,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        page_size: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[Log]:
+        """One page of logs; with a cursor, the filters are those the cursor was made with."""
+        path, params = self._logs_query(
+            service_sid, environment_sid, function_sid, start_date, end_date, page_size
+        )
+        # GET /v1/Services/{ServiceSid}/Environments/{EnvironmentSid}/Logs
+        return self._page(path, params, cursor, "logs", Log.from_json)
+
+    def _logs_query(
+        self,
+        service_sid: str,
+        environment_sid: str,
+        function_sid: str | None,
+        start_date: datetime | None,
+        end_date: datetime | None,
+        page_size: int | None,
+    ) -> tuple[str, dict[str, str]]:
+        env = self._sid(environment_sid, "environment")
+        path = f"/v1/Services/{self._service(service_sid)}/Environments/{env}/Logs"
+        params: dict[str, str] = {}
+        if function_sid is not None:
+            params["FunctionSid"] = self._sid(function_sid, "function")
+        if start_date is not None:
+            params["StartDate"] = _format_datetime(start_date, "start_date")
+        if end_date is not None:
+            params["EndDate"] = _format_datetime(end_date, "end_date")
+        params["PageSize"] = str(self._page_size(page_size))
+        return path, params
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def deployment_create(
+        self, *, service_sid: str, environment_sid: str, build_sid: str | None
+    ) -> DeploymentResult:
+        """Deploy `build_sid` to the environment, or clear it when `build_sid` is None.
+
+        Sent exactly once, never retried. Outcomes:
+        - 201: the result holds the new Deployment;
+        - 409 with code 20409 (already live): a result with `already_live=True`;
+        - ambiguous failure (read timeout, connection lost after sending, 5xx, unreadable
+          body): the environment is re-read. If its build_sid is now the requested one,
+          a result with `confirmed_by_reread=True`; if not, DeploymentNotApplied; if the
+          re-read fails too, DeploymentOutcomeUnknown;
+        - any other failure raises its typed error (nothing was applied).
+        """
+        path = self._deployments_path(service_sid, environment_sid)
+        form: dict[str, str] = {}
+        if build_sid is not None:
+            form["BuildSid"] = self._sid(build_sid, "build")
+        result = DeploymentResult(
+            service_sid=service_sid,
+            environment_sid=environment_sid,
+            build_sid=build_sid,
+            deployment=None,
+        )
+        # POST /v1/Services/{ServiceSid}/Environments/{EnvironmentSid}/Deployments
+        attempt = self._attempt("POST", path, form=form, attempt_number=1)
+        if attempt.data is not None:
+            deployment = Deployment.from_json(attempt.data)
+            logger.info(
+                "Deployed %s to %s: %s", build_sid or "nothing", environment_sid, deployment.sid
+            )
+            return _replace(result, deployment=deployment)
+        error = attempt.error
+        assert error is not None
+        if isinstance(error, AlreadyDeployed):
+            logger.info("Build %s is already live on %s", build_sid, environment_sid)
+            return _replace(result, already_live=True)
+        if not attempt.ambiguous:
+            self._count(failures=1)
+            raise error
+        return self._settle_ambiguous_deployment(result, error, may_still_run=attempt.may_still_run)
+
+    def _reread_until(
+        self, result: DeploymentResult, *, settle: float
+    ) -> tuple[Environment | None, ServerlessError | None]:
+        """Re-read the environment until it shows the requested build or `settle` ends.
+
+        A request that timed out may still be running upstream, so a first re-read that
+        shows nothing is asked again a few times (0.1 s, 0.2 s, 0.4 s… apart).
+        """
+        deadline = time.monotonic() + settle
+        pause = 0.1
+        while True:
+            try:
+                environment = self.environment_get(
+                    service_sid=result.service_sid, environment_sid=result.environment_sid
+                )
+            except ServerlessError as exc:
+                return None, exc
+            if environment.build_sid == result.build_sid:
+                return environment, None
+            if time.monotonic() + pause > deadline:
+                return environment, None
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+    def _settle_ambiguous_deployment(
+        self, result: DeploymentResult, error: ServerlessError, *, may_still_run: bool
+    ) -> DeploymentResult:
+        logger.warning(
+            "Deployment of %s to %s: outcome unknown (%s); re-reading the environment",
+            result.build_sid or "nothing",
+            result.environment_sid,
+            error,
+        )
+        environment, reread_error = self._reread_until(
+            result, settle=self.config.settle_seconds if may_still_run else 0.0
+        )
+        if environment is None:
+            assert reread_error is not None
+            self._count(failures=1)
+            raise DeploymentOutcomeUnknown(
+                "The deployment's outcome is unknown: Twilio did not answer the request "
+                "and the environment could not be re-read",
+                status=error.status,
+                code=error.code,
+                method="POST",
+                path=error.path,
+                attempts=1,
+                detail=f"{error.message}; re-read: {reread_error.message}",
+            )
+        if environment.build_sid != result.build_sid:
+            logger.warning(
+                "Deployment of %s to %s did not take effect; %s is live",
+                result.build_sid or "nothing",
+                result.environment_sid,
+                environment.build_sid or "nothing",
+            )
+            self._count(failures=1)
+            raise DeploymentNotApplied(
+                "The deployment did not take effect",
+                live_build_sid=environment.build_sid,
+                status=error.status,
+                code=error.code,
+                method="POST",
+                path=error.path,
+                attempts=1,
+                detail=error.message,
+            )
+        logger.warning(
+            "Deployment of %s to %s took effect (confirmed by re-reading the environment)",
+            result.build_sid or "nothing",
+            result.environment_sid,
+        )
+        deployment: Deployment | None = None
+        try:
+            deployment = self.newest_deployment_of(
+                service_sid=result.service_sid,
+                environment_sid=result.environment_sid,
+                build_sid=result.build_sid,
+            )
+        except ServerlessError as exc:
+            logger.warning("Could not find the confirmed deployment in the history: %s", exc)
+        return _replace(result, deployment=deployment, confirmed_by_reread=True)
+
+    # --- many reads at once -----------------------------------------------------------------
+
+    @overload
+    def read_many(
+        self,
+        fn: Callable[[T], R],
+        items: Iterable[T],
+        *,
+        max_workers: int | None = ...,
+        return_exceptions: Literal[False] = ...,
+    ) -> list[R]: ...
+
+    @overload
+    def read_many(
+        self,
+        fn: Callable[[T], R],
+        items: Iterable[T],
+        *,
+        max_workers: int | None = ...,
+        return_exceptions: Literal[True],
+    ) -> list[R | ServerlessError]: ...
+
+    def read_many(
+        self,
+        fn: Callable[[T], R],
+        items: Iterable[T],
+        *,
+        max_workers: int | None = None,
+        return_exceptions: bool = False,
+    ) -> list[R] | list[R | ServerlessError]:
+        """`[fn(item) for item in items]`, run concurrently on the client's bounded pool.
+
+        Results keep the order of `items`. At most `max_workers` (default and ceiling:
+        `max_concurrency`) run at once, so N independent reads cost ⌈N/10⌉ round trips.
+        With `return_exceptions=True` a failed read leaves its ServerlessError in its
+        place instead of raising (a page can show the rest); otherwise the first failure
+        in item order is raised. Called from inside a pool thread it runs sequentially,
+        so nested use cannot deadlock the pool.
+        """
+        work = list(items)
+        limit = min(max_workers or self.config.max_concurrency, self.config.max_concurrency)
+        if limit < 1:
+            raise ValueError("max_workers must be at least 1")
+        results: list[Any] = [None] * len(work)
+        if len(work) <= 1 or getattr(_pool_thread, "active", False):
+            for index, item in enumerate(work):
+                results[index] = _call_captured(fn, item)
+        else:
+            executor = self._pool()
+            pending: dict[Future[Any], int] = {}
+            queue = iter(enumerate(work))
+            for index, item in queue:
+                pending[executor.submit(_call_captured, fn, item)] = index
+                if len(pending) >= limit:
+                    break
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    results[pending.pop(future)] = future.result()
+                    next_item = next(queue, None)
+                    if next_item is not None:
+                        index, item = next_item
+                        submitted = executor.submit(_call_captured, fn, item)
+                        pending[submitted] = index
+        if not return_exceptions:
+            for value in results:
+                if isinstance(value, _Raised):
+                    raise value.error
+        return [value.error if isinstance(value, _Raised) else value for value in results]
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self.config.max_concurrency,
+                    thread_name_prefix="serverless-read",
+                    initializer=_mark_pool_thread,
+                )
+            return self._executor
+
+    # --- paging -----------------------------------------------------------------------------
+
+    def _iterate(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        key: str,
+        parse: Callable[[Mapping[str, Any]], T],
+    ) -> Iterator[T]:
+        """Yield every item, following meta.next_page_url; skip SIDs already yielded.
+
+        A lazy generator: nothing is requested until the first item is asked for. The
+        de-duplication keeps the result right if the upstream pages by index while new
+        items are being added at the front.
+        """
+
+        def generate() -> Iterator[T]:
+            target: str | None = with_query(path, params)
+            seen: set[str] = set()
+            pages = 0
+            while target is not None:
+                pages += 1
+                if pages > MAX_PAGES:
+                    raise UpstreamUnavailable(
+                        "Twilio's paging did not end", method="GET", path=path
+                    )
+                items, next_target = self._fetch_page(target, key, parse)
+                for item in items:
+                    sid = getattr(item, "sid", None)
+                    if sid:
+                        if sid in seen:
+                            continue
+                        seen.add(sid)
+                    yield item
+                if next_target == target:
+                    logger.warning("Twilio's next_page_url repeats %s; stopping", path)
+                    break
+                target = next_target
+
+        return generate()
+
+    def _page(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        cursor: str | None,
+        key: str,
+        parse: Callable[[Mapping[str, Any]], T],
+    ) -> Page[T]:
+        target = (
+            with_query(path, params)
+            if cursor is None
+            else decode_cursor(cursor, expected_path=path)
+        )
+        items, next_target = self._fetch_page(target, key, parse)
+        return Page(items=tuple(items), next_cursor=encode_cursor(next_target))
+
+    def _fetch_page(
+        self, target: str, key: str, parse: Callable[[Mapping[str, Any]], T]
+    ) -> tuple[list[T], str | None]:
+        data = self._get(target)
+        raw_items = data.get(key)
+        if not isinstance(raw_items, list):
+            raise UpstreamUnavailable(
+                f"Twilio's list response has no {key!r} list",
+                method="GET",
+                path=urlsplit(target).path,
+            )
+        items = [parse(item) for item in raw_items if isinstance(item, Mapping)]
+        meta = data.get("meta")
+        next_url = meta.get("next_page_url") if isinstance(meta, Mapping) else None
+        next_target = (
+            relative_target(next_url, base_path=self._base_path)
+            if isinstance(next_url, str) and next_url
+            else None
+        )
+        return items, next_target
+
+    # --- HTTP -------------------------------------------------------------------------------
+
+    def _get(self, target: str) -> dict[str, Any]:
+        """GET a path (with its query) under the base URL, retrying what is safe to retry."""
+        started = time.monotonic()
+        attempt_number = 0
+        while True:
+            attempt_number += 1
+            attempt = self._attempt("GET", target, attempt_number=attempt_number)
+            if attempt.data is not None:
+                if attempt_number > 1:
+                    logger.info(
+                        "GET %s succeeded after %d attempts", path_of(target), attempt_number
+                    )
+                return attempt.data
+            error = attempt.error
+            assert error is not None
+            delay = self._retry_delay(attempt, attempt_number, started)
+            if delay is None:
+                self._count(failures=1)
+                raise error
+            logger.warning(
+                "GET %s failed (%s); retrying in %.2f s (attempt %d of %d)",
+                path_of(target),
+                error.message,
+                delay,
+                attempt_number,
+                self.config.max_attempts,
+            )
+            self._count(retries=1)
+            time.sleep(delay)
+
+    def _retry_delay(self, attempt: _Attempt, attempt_number: int, started: float) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up."""
+        config = self.config
+        if not attempt.retryable or attempt_number >= config.max_attempts:
+            return None
+        if attempt.retry_after is not None:
+            # Waiting less than Twilio asked would only earn another 429; waiting longer
+            # than the cap would hold the page: give up and let the UI say when to retry.
+            if attempt.retry_after > config.retry_after_cap_seconds:
+                return None
+            delay = attempt.retry_after
+        else:
+            ceiling = min(
+                config.backoff_max_seconds, config.backoff_base_seconds * 2 ** (attempt_number - 1)
+            )
+            delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+        if time.monotonic() - started + delay > config.retry_budget_seconds:
+            return None
+        return delay
+
+    def _attempt(
+        self,
+        method: str,
+        target: str,
+        *,
+        attempt_number: int,
+        form: Mapping[str, str] | None = None,
+    ) -> _Attempt:
+        """Send one request and classify what came back. Never raises a transport error."""
+        path = path_of(target)
+        if self.config.auth_pair() is None:
+            return _Attempt(
+                error=AuthenticationFailed(
+                    "No Twilio credentials are configured", method=method, path=path
+                )
+            )
+        url = self._base_url + target
+        headers = (
+            {"Content-Type": "application/x-www-form-urlencoded"} if method == "POST" else None
+        )
+        failure: _Attempt | None = None
+        response: requests.Response | None = None
+        started = time.monotonic()
+        with self._in_flight:
+            self._count(sent=1)
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    data=urlencode(form) if form else ("" if method == "POST" else None),
+                    headers=headers,
+                    timeout=(self.config.connect_timeout, self.config.read_timeout),
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                if isinstance(exc, requests.ReadTimeout):
+                    self._count(timeouts=1)
+                # Classified here, raised by the caller outside this block: the requests
+                # exception (whose frames hold the Authorization header) is not chained.
+                failure = self._transport_failure(exc, method, path, attempt_number)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        if failure is not None:
+            logger.debug(
+                "%s %s -> %s in %.0f ms (attempt %d)",
+                method,
+                path,
+                failure.error.detail if failure.error else "",
+                elapsed_ms,
+                attempt_number,
+            )
+            return failure
+        assert response is not None
+        logger.debug(
+            "%s %s -> %d in %.0f ms (attempt %d)",
+            method,
+            path,
+            response.status_code,
+            elapsed_ms,
+            attempt_number,
+        )
+        return self._classify(response, method, path, attempt_number)
+
+    def _transport_failure(
+        self, exc: requests.RequestException, method: str, path: str, attempt_number: int
+    ) -> _Attempt:
+        detail = self._redact(f"{type(exc).__name__}: {exc}")[:300]
+        not_sent = _was_not_sent(exc)
+        if isinstance(exc, requests.ConnectTimeout):
+            message = "Could not connect to Twilio in time"
+        elif isinstance(exc, requests.ReadTimeout):
+            message = f"Twilio did not answer within {self.config.read_timeout:g} s"
+        elif isinstance(exc, requests.ConnectionError):
+            message = (
+                "Could not connect to Twilio" if not_sent else "The connection to Twilio was lost"
+            )
+        else:
+            message = "The request to Twilio failed"
+        error = UpstreamUnavailable(
+            message, method=method, path=path, attempts=attempt_number, detail=detail
+        )
+        # A read timeout is not retried: the upstream is slow, and the page is waiting.
+        retryable = isinstance(exc, requests.ConnectionError) and not isinstance(
+            exc, requests.ReadTimeout
+        )
+        return _Attempt(
+            error=error, retryable=retryable, ambiguous=not not_sent, may_still_run=not not_sent
+        )
+
+    def _classify(
+        self, response: requests.Response, method: str, path: str, attempt_number: int
+    ) -> _Attempt:
+        status = response.status_code
+        payload = _json_or_none(response)
+        if 200 <= status < 300:
+            if isinstance(payload, dict):
+                return _Attempt(data=payload)
+            content_type = response.headers.get("Content-Type", "no content type")
+            error: ServerlessError = UpstreamUnavailable(
+                "Twilio sent a response that is not a JSON object",
+                status=status,
+                method=method,
+                path=path,
+                attempts=attempt_number,
+                detail=f"{content_type[:60]}, {len(response.content)} bytes",
+            )
+            # The request was processed; only its answer is unreadable.
+            return _Attempt(error=error, ambiguous=True)
+
+        body = payload if isinstance(payload, dict) else {}
+        code = body.get("code") if isinstance(body.get("code"), int) else None
+        twilio_message = body.get("message") if isinstance(body.get("message"), str) else None
+        more_info = body.get("more_info") if isinstance(body.get("more_info"), str) else None
+        fields: dict[str, Any] = {
+            "status": status,
+            "code": code,
+            "more_info": more_info,
+            "method": method,
+            "path": path,
+            "attempts": attempt_number,
+        }
+        if not isinstance(payload, dict):
+            content_type = response.headers.get("Content-Type", "no content type")
+            fields["detail"] = f"non-JSON error body: {content_type[:60]}"
+        message = self._redact(twilio_message or f"HTTP {status} {response.reason or ''}".strip())
+
+        retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+        if status == 401:
+            error = AuthenticationFailed(message, **fields)
+        elif status == 403:
+            error = PermissionDenied(message, **fields)
+        elif status == 404:
+            error = NotFound(message, **fields)
+        elif status == 409 and code == 20409:
+            error = AlreadyDeployed(message, **fields)
+        elif status == 429:
+            error = RateLimited(message, retry_after=retry_after, **fields)
+        elif 400 <= status < 500:
+            error = InvalidRequest(message, **fields)
+        else:
+            error = UpstreamUnavailable(message, **fields)
+        return _Attempt(
+            error=error,
+            retryable=status in _RETRYABLE_STATUSES,
+            retry_after=retry_after if status == 429 else None,
+            ambiguous=not 400 <= status < 500,
+            may_still_run=status in {502, 504},
+        )
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+    # --- path helpers -----------------------------------------------------------------------
+
+    def _deployments_path(self, service_sid: str, environment_sid: str) -> str:
+        env = self._sid(environment_sid, "environment")
+        return f"/v1/Services/{self._service(service_sid)}/Environments/{env}/Deployments"
+
+    @staticmethod
+    def _sid(value: str, kind: str) -> str:
+        if not is_sid(value, kind):
+            shown = value[:40] if isinstance(value, str) else type(value).__name__
+            raise InvalidRequest(f"{shown!r} is not a valid {kind} SID")
+        return value
+
+    @staticmethod
+    def _service(value: str) -> str:
+        """A Service SID or unique name as a path segment."""
+        if not isinstance(value, str) or not (is_sid(value, "service") or UNIQUE_NAME.match(value)):
+            shown = value[:40] if isinstance(value, str) else type(value).__name__
+            raise InvalidRequest(f"{shown!r} is not a valid service SID or unique name")
+        return quote(value, safe="")
+
+    def _page_size(self, page_size: int | None) -> int:
+        if page_size is None:
+            return self.config.page_size_default
+        if isinstance(page_size, bool) or not isinstance(page_size, int):
+            raise TypeError("page_size must be an int")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be within 1..{MAX_PAGE_SIZE}, not {page_size}")
+        return page_size
+
+
+# --- module helpers ---------------------------------------------------------------------
+
+_pool_thread = threading.local()
+
+
+def _mark_pool_thread() -> None:
+    _pool_thread.active = True
+
+
+@dataclass(frozen=True)
+class _Raised:
+    error: ServerlessError
+
+
+def _call(read: Callable[[], R]) -> R:
+    return read()
+
+
+def _call_captured(fn: Callable[[T], R], item: T) -> R | _Raised:
+    # Typed failures are carried back as values so that every read finishes; anything
+    # else is a bug and propagates.
+    try:
+        return fn(item)
+    except ServerlessError as exc:
+        return _Raised(exc)
+
+
+def _replace(result: DeploymentResult, **changes: Any) -> DeploymentResult:
+    from dataclasses import replace
+
+    return replace(result, **changes)
+
+
+def _format_datetime(value: datetime, name: str) -> str:
+    if value.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _was_not_sent(exc: requests.RequestException) -> bool:
+    """Whether the request certainly never reached the server (no connection was made)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.ReadTimeout):
+        return False
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+# --- the process-wide client ------------------------------------------------------------
+
+_client: ServerlessClient | None = None
+_client_lock = threading.Lock()
+
+
+def get_client() -> ServerlessClient:
+    """The process-wide client, built from Django settings on first use."""
+    global _client
+    client = _client
+    if client is not None:
+        return client
+    with _client_lock:
+        if _client is None:
+            _client = ServerlessClient(ClientConfig.from_settings())
+        return _client
+
+
+def reset_client() -> None:
+    """Forget (and close) the process-wide client; the next get_client() builds a new one."""
+    global _client
+    with _client_lock:
+        client, _client = _client, None
+    if client is not None:
+        client.close()
+
+
+def _forget_client_after_fork() -> None:
+    # A forked worker must not share the parent's sockets or pool threads.
+    global _client
+    _client = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_client_after_fork)
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    # override_settings(TWILIO_...) in tests points the next get_client() at the new values.
+    if setting.startswith("TWILIO_") or setting == "VERSION":
+        reset_client()
+
+
+try:
+    from django.test.signals import setting_changed
+except ImportError:  # pragma: no cover - Django is a dependency; keep the client importable
+    pass
+else:
+    setting_changed.connect(_on_setting_changed, dispatch_uid="serverless-client-settings")
