@@ -80,7 +80,7 @@ TWILIO_RETRY_BUDGET_SECONDS = env_float("TWILIO_RETRY_BUDGET_SECONDS", 8.0)
 # dashboard runs in demo mode: demo credentials and demo users are allowed.
 DEMO_MODE = urlsplit(TWILIO_SERVERLESS_BASE_URL).hostname in {"127.0.0.1", "localhost", "::1"}
 # The emulator's fixed demo credentials, used only in demo mode when none are set.
-DEMO_ACCOUNT_SID = "AC" + "de30" * 8
+DEMO_ACCOUNT_SID = "AC" + "dec0de" + "0" * 26  # serverless_emulator/emulator.py says the same
 DEMO_AUTH_TOKEN = "emulator-demo-auth-token"
 
 # --- Core -----------------------------------------------------------------
@@ -213,9 +213,7 @@ WHITENOISE_USE_FINDERS = DEBUG or DEMO_MODE or env_bool("WHITENOISE_USE_FINDERS"
 if WHITENOISE_USE_FINDERS:
     # Nothing is collected in this mode; an absent STATIC_ROOT would only draw a warning.
     STATIC_ROOT = None
-    STORAGES["staticfiles"] = {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-    }
+    STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
 # --- Logging --------------------------------------------------------------
 LOGGING = {

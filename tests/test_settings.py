@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCTION = {"TWILIO_SERVERLESS_BASE_URL": "https://serverless.twilio.com", "DJANGO_DEBUG": "false"}
+PRODUCTION = {
+    "TWILIO_SERVERLESS_BASE_URL": "https://serverless.twilio.com",
+    "DJANGO_DEBUG": "false",
+}
 
 
 def run_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -31,7 +34,10 @@ def run_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     [
         ({}, "DJANGO_SECRET_KEY"),
         ({"DJANGO_SECRET_KEY": "x" * 50}, "TWILIO_ACCOUNT_SID"),
-        ({"DJANGO_SECRET_KEY": "x" * 50, "TWILIO_ACCOUNT_SID": "AC" + "1" * 32}, "TWILIO_AUTH_TOKEN"),
+        (
+            {"DJANGO_SECRET_KEY": "x" * 50, "TWILIO_ACCOUNT_SID": "AC" + "1" * 32},
+            "TWILIO_AUTH_TOKEN",
+        ),
     ],
 )
 def test_production_settings_refuse_to_start_when_incomplete(extra, missing):

@@ -49,3 +49,9 @@ def test_sign_out_is_a_post(client):
 def test_role_groups_exist_after_migrate():
     names = set(Group.objects.values_list("name", flat=True))
     assert {"Viewer", "Release manager", "Approver"} <= names
+
+
+def test_no_template_comment_leaks_into_the_page(client):
+    body = client.get(reverse("login")).content.decode()
+    assert "{#" not in body
+    assert "#}" not in body

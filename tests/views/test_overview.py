@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from serverless_emulator import Fault
 
 pytestmark = pytest.mark.django_db
-
-
 
 
 def test_overview_lists_every_service_with_live_builds(upstream, manager_client):
@@ -66,7 +65,9 @@ def test_filter_returns_only_matching_services_as_a_partial_for_htmx(upstream, m
     assert "<html" not in body
     assert 'id="overview-body"' in body
     assert target.sid in body
-    assert all(s.sid not in body for s in services if target.unique_name not in (s.unique_name or ""))
+    assert all(
+        s.sid not in body for s in services if target.unique_name not in (s.unique_name or "")
+    )
 
 
 def test_one_unreadable_service_shows_its_error_inline_while_the_rest_render(
@@ -74,7 +75,9 @@ def test_one_unreadable_service_shows_its_error_inline_while_the_rest_render(
 ):
     broken, *others = upstream.store.services()
     upstream.faults.add(
-        Fault(method="GET", path=rf"/v1/Services/{broken.sid}/Environments$", status=503, count=None)
+        Fault(
+            method="GET", path=rf"/v1/Services/{broken.sid}/Environments$", status=503, count=None
+        )
     )
     response = manager_client.get("/")
     body = response.content.decode()
