@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 
 service_sid_validator = RegexValidator(
     r"^ZS[0-9a-fA-F]{32}$", "A Service SID is ZS followed by 32 hex digits."
@@ -43,3 +44,165 @@ class ServicePipeline(models.Model):
             raise ValidationError({"environment_order": "List at least one environment."})
         if len(set(names)) != len(names):
             raise ValidationError({"environment_order": "An environment is listed twice."})
+
+
+class AppendOnlyError(Exception):
+    """Audit entries are never edited or deleted."""
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit entries cannot be deleted.")
+
+    def update(self, **kwargs: object) -> int:
+        raise AppendOnlyError("Audit entries cannot be edited; use AuditEntry.complete().")
+
+    def _complete(self, **kwargs: object) -> int:
+        # The only update there is: a pending or unknown entry gets its final outcome.
+        return super().update(**kwargs)
+
+
+class AuditEntry(models.Model):
+    """One attempted deployment action (or an observed outside change), append-only.
+
+    Written as `pending` before the upstream call and completed after it, so a crash
+    mid-call leaves a visible entry that the next read of the environment reconciles.
+    """
+
+    class Action(models.TextChoices):
+        PROMOTE = "promote", "Promote"
+        REDEPLOY = "redeploy", "Redeploy (roll back)"
+        RESTORE = "restore", "Restore after clear"
+        CLEAR = "clear", "Clear environment"
+        EXTERNAL = "external", "Changed outside the dashboard"
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        NOOP = "noop", "Already live (no change)"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused"
+        UNKNOWN = "unknown", "Unknown"
+
+    FINAL_OUTCOMES = (Outcome.SUCCEEDED, Outcome.NOOP, Outcome.FAILED, Outcome.REFUSED)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    actor = models.CharField("user", max_length=150, blank=True, db_index=True)
+    client_ip = models.GenericIPAddressField("client IP", null=True, blank=True)
+    via = models.CharField(max_length=20, default="web", help_text="web, cli or system")
+    action = models.CharField(max_length=20, choices=Action.choices, db_index=True)
+    service_sid = models.CharField("service SID", max_length=34, db_index=True)
+    service_name = models.CharField(max_length=200, blank=True)
+    environment_sid = models.CharField("environment SID", max_length=34, db_index=True)
+    environment_name = models.CharField(max_length=200, blank=True)
+    source_environment_sid = models.CharField(max_length=34, blank=True)
+    source_environment_name = models.CharField(max_length=200, blank=True)
+    build_sid = models.CharField("build SID", max_length=34, blank=True)
+    previous_build_sid = models.CharField("live build before", max_length=34, blank=True)
+    deployment_sid = models.CharField("deployment SID", max_length=34, blank=True)
+    outcome = models.CharField(
+        max_length=20, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
+    )
+    error_code = models.IntegerField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    reason = models.TextField(blank=True, help_text="Why, in the user's words.")
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        permissions = [
+            ("deploy_build", "Can promote and redeploy builds"),
+            ("clear_environment", "Can clear environments"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.environment_name} by {self.actor or '?'}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("Audit entries cannot be edited; use AuditEntry.complete().")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit entries cannot be deleted.")
+
+    def complete(
+        self,
+        *,
+        outcome: str,
+        deployment_sid: str = "",
+        error_code: int | None = None,
+        error_message: str = "",
+    ) -> bool:
+        """Record the final outcome, once. False if another process completed it first."""
+        changes = {
+            "outcome": outcome,
+            "completed_at": timezone.now(),
+            "deployment_sid": deployment_sid or self.deployment_sid,
+            "error_code": error_code,
+            "error_message": error_message[:2000],
+        }
+        done = AuditEntry.objects.filter(
+            pk=self.pk, outcome__in=[self.Outcome.PENDING, self.Outcome.UNKNOWN]
+        )._complete(**changes)
+        if done:
+            for field_name, value in changes.items():
+                setattr(self, field_name, value)
+        return bool(done)
+
+
+class DeploymentRecord(models.Model):
+    """Every deployment the dashboard has made or seen; survives a clear upstream."""
+
+    deployment_sid = models.CharField("deployment SID", max_length=34, unique=True)
+    service_sid = models.CharField("service SID", max_length=34)
+    environment_sid = models.CharField("environment SID", max_length=34, db_index=True)
+    build_sid = models.CharField("build SID", max_length=34, blank=True)
+    date_created = models.DateTimeField(null=True, blank=True, db_index=True)
+    deployed_by = models.CharField(max_length=150, blank=True)
+    audit_entry = models.ForeignKey(
+        AuditEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    cleared_upstream_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-date_created", "-deployment_sid"]
+
+    def __str__(self) -> str:
+        return self.deployment_sid
+
+
+class EnvironmentState(models.Model):
+    """What the dashboard expects to be live in an environment, and why."""
+
+    environment_sid = models.CharField("environment SID", max_length=34, unique=True)
+    service_sid = models.CharField("service SID", max_length=34)
+    # None with `known` set: we expect the environment to be empty.
+    expected_build_sid = models.CharField(max_length=34, blank=True)
+    known = models.BooleanField(default=False)
+    last_action = models.ForeignKey(
+        AuditEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    external_change = models.ForeignKey(
+        AuditEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return self.environment_sid
+
+
+class EnvironmentLock(models.Model):
+    """A short-lived lock on an environment while a deployment action to it is in flight."""
+
+    environment_sid = models.CharField(max_length=34, unique=True)
+    token = models.CharField(max_length=64)
+    holder = models.CharField(max_length=150, blank=True)
+    acquired_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.environment_sid} until {self.expires_at:%H:%M:%S}"

@@ -25,3 +25,25 @@ def user_role(user: AbstractBaseUser | AnonymousUser) -> str:
         if role in names:
             return role
     return VIEWER
+
+
+# What each role may do, as Django permissions ("app_label.codename").
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    VIEWER: (),
+    RELEASE_MANAGER: ("deploy_build", "clear_environment"),
+    APPROVER: (),
+}
+DEPLOY_PERMISSION = "deployments_app.deploy_build"
+CLEAR_PERMISSION = "deployments_app.clear_environment"
+
+
+def ensure_role_groups(**kwargs: object) -> None:
+    """Create the role groups with their permissions (after every migrate and flush)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        permissions = Permission.objects.filter(
+            content_type__app_label="deployments_app", codename__in=codenames
+        )
+        group.permissions.add(*permissions)

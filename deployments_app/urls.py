@@ -2,22 +2,31 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from deployments_app import converters, views
+from deployments_app import converters
+from deployments_app.views import actions, audit, pages
 
 register_converter(converters.ServiceSidConverter, "service_sid")
 register_converter(converters.EnvironmentSidConverter, "environment_sid")
 register_converter(converters.BuildSidConverter, "build_sid")
 
 urlpatterns = [
-    path("", views.overview, name="overview"),
+    path("", pages.overview, name="overview"),
     path(
         "services/<service_sid:service_sid>/environments/<environment_sid:environment_sid>/",
-        views.environment_detail,
+        pages.environment_detail,
         name="environment",
     ),
     path(
         "services/<service_sid:service_sid>/builds/<build_sid:build_sid>/",
-        views.build_detail,
+        pages.build_detail,
         name="build",
     ),
+    # Deployment actions: GET renders the confirmation dialog (changes nothing),
+    # POST performs the action.
+    path("actions/promote/", actions.promote, name="promote"),
+    path("actions/redeploy/", actions.redeploy, name="redeploy"),
+    path("actions/restore/", actions.restore, name="restore"),
+    path("actions/clear/", actions.clear, name="clear"),
+    path("audit/", audit.audit_list, name="audit"),
+    path("audit/export.csv", audit.audit_export, name="audit_export"),
 ]

@@ -8,6 +8,7 @@ settings at it.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import django
 import pytest
@@ -20,6 +21,9 @@ os.environ.setdefault("TWILIO_SERVERLESS_BASE_URL", "http://127.0.0.1:9")
 # pytest-django sets Django up before conftest files when the settings module is in its
 # ini; chosen here, it is set up now, so that test modules may import models.
 django.setup()
+
+# The SQLite test database is a file under var/ (see DATABASES in dashboard/settings.py).
+(Path(__file__).resolve().parents[1] / "var").mkdir(exist_ok=True)
 
 pytest_plugins = ["tests.fixtures.emulator"]
 

@@ -19,7 +19,7 @@ from .serverless_config import is_sid
 from .serverless_errors import DeploymentRefused, NotFound
 from .serverless_types import Build, DeploymentResult, Environment
 
-__all__ = ["clear", "promote", "rollback"]
+__all__ = ["clear", "promote", "redeploy_known_build", "rollback"]
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +120,46 @@ def rollback(
         service_sid=service_sid, environment_sid=environment_sid, build_sid=build_sid
     )
     _log_result("rollback", result)
+    return _with_previous(result, environment.build_sid)
+
+
+def redeploy_known_build(
+    *,
+    service_sid: str,
+    environment_sid: str,
+    build_sid: str,
+    client: ServerlessClient | None = None,
+) -> DeploymentResult:
+    """Deploy a build that our own records say was live here, e.g. the one before a clear.
+
+    A clear deletes the environment's history upstream, so unlike `rollback` this cannot
+    check the history; the caller vouches for the build with its records. The build must
+    still be completed and of this service.
+    """
+    client = client or get_client()
+    _check_sid(service_sid, "service")
+    _check_sid(environment_sid, "environment")
+    _check_sid(build_sid, "build")
+    environment, build = client.read_many(
+        lambda read: read(),
+        [
+            lambda: client.environment_get(
+                service_sid=service_sid, environment_sid=environment_sid
+            ),
+            lambda: _build_or_refusal(client, service_sid, build_sid),
+        ],
+    )
+    assert isinstance(environment, Environment)
+    if environment.build_sid == build_sid:
+        return _already_live(service_sid, environment, build_sid)
+    if isinstance(build, DeploymentRefused):
+        raise build
+    assert isinstance(build, Build)
+    _check_build_state(build, service_sid)
+    result = client.deployment_create(
+        service_sid=service_sid, environment_sid=environment_sid, build_sid=build_sid
+    )
+    _log_result("restore", result)
     return _with_previous(result, environment.build_sid)
 
 

@@ -1,0 +1,1 @@
+"""Views, one module per screen family: pages (read), actions (deploy), audit."""

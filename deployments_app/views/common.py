@@ -1,0 +1,50 @@
+"""What every view module shares: the request type and the upstream-error decorator."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django_htmx.middleware import HtmxDetails
+
+from deployments_app.services.serverless_errors import NotFound, ServerlessError
+
+logger = logging.getLogger(__name__)
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+View = Callable[..., HttpResponse]
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR only: X-Forwarded-For is trivially forged unless a known proxy sets it.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def upstream_errors(view: View) -> View:
+    """Render an upstream failure as a clear message in the page, never a 500.
+
+    htmx requests get the message fragment (htmx is configured in base.html to swap
+    4xx/5xx answers); full requests get the page frame around it.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except ServerlessError as exc:
+            logger.warning("Upstream failure in %s: %r", view.__name__, exc)
+            status = 404 if isinstance(exc, NotFound) else 502
+            template = "upstream_error.html"
+            if request.htmx:
+                template += "#upstream-error"
+            return render(request, template, {"message": exc.user_message}, status=status)
+
+    return wrapper
