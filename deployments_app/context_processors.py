@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from deployments_app.roles import user_role
+from deployments_app.services.deployments import user_can_clear, user_can_deploy
 
 
 def product(request: HttpRequest) -> dict[str, object]:
@@ -13,4 +14,7 @@ def product(request: HttpRequest) -> dict[str, object]:
         "product_version": settings.VERSION,
         "demo_mode": settings.DEMO_MODE,
         "user_role": user_role(request.user),
+        # Only to decide which buttons to show; every action checks again on the server.
+        "can_deploy": user_can_deploy(request.user),
+        "can_clear": user_can_clear(request.user),
     }

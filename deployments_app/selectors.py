@@ -8,8 +8,8 @@ cache will wrap.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from django.core.cache import cache
@@ -49,7 +49,18 @@ class EnvironmentCell:
     # Compared with the previous environment in the pipeline: "same", "ahead", "behind".
     comparison: str | None = None
     compared_with: str | None = None
+    # The environment after this one in the pipeline: where "Promote" sends the build.
+    next_environment: Environment | None = None
     error: str | None = None
+
+    @property
+    def can_be_promoted(self) -> bool:
+        return bool(
+            self.next_environment
+            and self.build
+            and self.build.status == BUILD_COMPLETED
+            and self.next_environment.build_sid != self.build.sid
+        )
 
     @property
     def build_sid(self) -> str | None:
@@ -204,7 +215,11 @@ def overview(*, query: str = "") -> Overview:
                     compared_with=earlier.environment.unique_name if earlier else None,
                 )
             )
-        rows.append(ServiceRow(service=service, cells=tuple(cells)))
+        linked = [
+            replace(cell, next_environment=cells[i + 1].environment if i + 1 < len(cells) else None)
+            for i, cell in enumerate(cells)
+        ]
+        rows.append(ServiceRow(service=service, cells=tuple(linked)))
     return Overview(rows=tuple(rows), as_of=now, total_services=len(services))
 
 
@@ -213,7 +228,18 @@ class HistoryRow:
     deployment: Deployment
     build: Build | None
     is_live: bool
+    live_build_sid: str | None = None
     deployed_by: str | None = None
+
+    @property
+    def can_redeploy(self) -> bool:
+        """An earlier, completed build that is not live now: a rollback target."""
+        return bool(
+            self.deployment.build_sid
+            and self.deployment.build_sid != self.live_build_sid
+            and self.build is not None
+            and self.build.status == BUILD_COMPLETED
+        )
 
 
 @dataclass(frozen=True)
@@ -259,13 +285,17 @@ def _builds(client: ServerlessClient, service_sid: str, build_sids: set[str]) ->
 
 
 def _history_rows(
-    page: Page[Deployment], builds: dict[str, Build], live_deployment_sid: str | None
+    page: Page[Deployment],
+    builds: dict[str, Build],
+    live_deployment_sid: str | None,
+    live_build_sid: str | None,
 ) -> tuple[HistoryRow, ...]:
     return tuple(
         HistoryRow(
             deployment=d,
             build=builds.get(d.build_sid or ""),
             is_live=d.sid == live_deployment_sid,
+            live_build_sid=live_build_sid,
         )
         for d in page.items
     )
@@ -315,7 +345,7 @@ def environment_detail(
         live_build=builds.get(environment.build_sid or ""),
         live_deployment_sid=live_deployment_sid,
         history=HistoryPage(
-            rows=_history_rows(page, builds, live_deployment_sid),
+            rows=_history_rows(page, builds, live_deployment_sid, environment.build_sid),
             next_cursor=page.next_cursor,
             page_size=page_size,
         ),
@@ -324,7 +354,12 @@ def environment_detail(
 
 
 def history_page(
-    *, service_sid: str, environment_sid: str, cursor: str, live_deployment_sid: str | None
+    *,
+    service_sid: str,
+    environment_sid: str,
+    cursor: str,
+    live_deployment_sid: str | None,
+    live_build_sid: str | None = None,
 ) -> HistoryPage:
     """The next page of an environment's deployments: one upstream list call.
 
@@ -337,7 +372,7 @@ def history_page(
     )
     builds = _builds(client, service_sid, {d.build_sid for d in page.items if d.build_sid})
     return HistoryPage(
-        rows=_history_rows(page, builds, live_deployment_sid),
+        rows=_history_rows(page, builds, live_deployment_sid, live_build_sid),
         next_cursor=page.next_cursor,
         page_size=len(page.items),
     )
@@ -353,6 +388,20 @@ class BuildDetail:
     @property
     def is_building(self) -> bool:
         return self.build.status not in (BUILD_COMPLETED, "failed")
+
+    @property
+    def promote_source(self) -> Environment | None:
+        """The first environment in the pipeline that runs this build."""
+        return self.running_in[0] if self.running_in else None
+
+    @property
+    def promote_targets(self) -> tuple[Environment, ...]:
+        """Every later environment that does not run this build yet."""
+        source = self.promote_source
+        if source is None or self.build.status != BUILD_COMPLETED:
+            return ()
+        later = self.environments[self.environments.index(source) + 1 :]
+        return tuple(e for e in later if e.build_sid != self.build.sid)
 
 
 def build_detail(*, service_sid: str, build_sid: str) -> BuildDetail:
@@ -377,4 +426,55 @@ def build_detail(*, service_sid: str, build_sid: str) -> BuildDetail:
         build=build,
         running_in=tuple(e for e in ordered if e.build_sid == build.sid),
         environments=ordered,
+    )
+
+
+@dataclass(frozen=True)
+class ActionPreview:
+    """What a confirmation dialog shows before a deployment action."""
+
+    action: str
+    service: Service
+    environment: Environment
+    build: Build | None = None
+    live_build: Build | None = None
+    source: Environment | None = None
+
+
+def action_preview(
+    *,
+    action: str,
+    service_sid: str,
+    environment_sid: str,
+    build_sid: str | None = None,
+    source_environment_sid: str | None = None,
+) -> ActionPreview:
+    """Service, target environment, the build to deploy and what is live there now."""
+    client = _client()
+    reads: list[Callable[[], object]] = [
+        lambda: client.service_get(service=service_sid),
+        lambda: client.environment_get(service_sid=service_sid, environment_sid=environment_sid),
+    ]
+    if source_environment_sid:
+        reads.append(
+            lambda: client.environment_get(
+                service_sid=service_sid, environment_sid=source_environment_sid
+            )
+        )
+    service, environment, *rest = client.read_many(lambda read: read(), reads)
+    assert isinstance(service, Service)
+    assert isinstance(environment, Environment)
+    source = rest[0] if rest else None
+    assert source is None or isinstance(source, Environment)
+    if source is not None:
+        build_sid = source.build_sid
+    wanted = {sid for sid in (build_sid, environment.build_sid) if sid}
+    builds = _builds(client, service_sid, wanted)
+    return ActionPreview(
+        action=action,
+        service=service,
+        environment=environment,
+        build=builds.get(build_sid or ""),
+        live_build=builds.get(environment.build_sid or ""),
+        source=source,
     )

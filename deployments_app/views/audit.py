@@ -1,13 +1,166 @@
-"""Audit page (being written)."""
+"""The audit trail: every deployment action, newest first, filtered, paged, exported as CSV.
+
+Read-only by design: these views only ever GET. The rows come from the database, never
+from Twilio, so the page stays fast and available when Twilio is not.
+"""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+import csv
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from django import forms
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from deployments_app.models import AuditEntry
+from deployments_app.views.common import HtmxHttpRequest
+
+PAGE_SIZE = 50
+MAX_FILTER_LENGTH = 100
+
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def audit_list(request: HttpRequest) -> HttpResponse:
-    raise Http404
+class AuditFilterForm(forms.Form):
+    """The audit page's filters, all optional; an empty form lists everything."""
+
+    service = forms.CharField(
+        required=False, max_length=MAX_FILTER_LENGTH, label="Service", help_text="Name or SID"
+    )
+    environment = forms.CharField(
+        required=False, max_length=MAX_FILTER_LENGTH, label="Environment", help_text="Name or SID"
+    )
+    user = forms.CharField(required=False, max_length=150, label="User")
+    action = forms.ChoiceField(
+        required=False, choices=[("", "Any action"), *AuditEntry.Action.choices]
+    )
+    outcome = forms.ChoiceField(
+        required=False, choices=[("", "Any outcome"), *AuditEntry.Outcome.choices]
+    )
 
 
-def audit_export(request: HttpRequest) -> HttpResponse:
-    raise Http404
+def audit_entry_list(
+    *,
+    service: str = "",
+    environment: str = "",
+    user: str = "",
+    action: str = "",
+    outcome: str = "",
+) -> QuerySet[AuditEntry]:
+    """Audit entries matching every given filter, newest first (a selector: reads only)."""
+    entries = AuditEntry.objects.order_by("-created_at", "-id")
+    if service:
+        # Entries keep the service's display name; the SID is what never changes.
+        entries = entries.filter(
+            Q(service_sid__iexact=service) | Q(service_name__icontains=service)
+        )
+    if environment:
+        entries = entries.filter(
+            Q(environment_sid__iexact=environment) | Q(environment_name__iexact=environment)
+        )
+    if user:
+        entries = entries.filter(actor__iexact=user)
+    if action:
+        entries = entries.filter(action=action)
+    if outcome:
+        entries = entries.filter(outcome=outcome)
+    return entries
+
+
+@require_GET
+def audit_list(request: HtmxHttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET)
+    context: dict[str, Any] = {"form": form, "page_obj": None}
+    status = 200
+    if form.is_valid():
+        paginator = Paginator(audit_entry_list(**form.cleaned_data), PAGE_SIZE)
+        # get_page: a missing, malformed or too large page number shows a real page.
+        context["page_obj"] = paginator.get_page(request.GET.get("page"))
+        context["filtered"] = any(form.cleaned_data.values())
+    else:
+        status = 400
+    # A history restore (back button with htmx's cache off) needs the whole page.
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    template = "audit.html#audit-results" if partial else "audit.html"
+    response = render(request, template, context, status=status)
+    # The same URL answers with a fragment or a page: caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@require_GET
+def audit_export(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpResponse:
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return render(request, "audit.html", {"form": form, "page_obj": None}, status=400)
+    entries = audit_entry_list(**form.cleaned_data)
+    response = StreamingHttpResponse(
+        _csv_lines(_csv_rows(entries.iterator(chunk_size=500))),
+        content_type="text/csv; charset=utf-8",
+    )
+    filename = f"audit-{timezone.now().astimezone(UTC).date().isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+CSV_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("created_at", "Time (UTC)"),
+    ("completed_at", "Completed (UTC)"),
+    ("actor", "User"),
+    ("via", "Via"),
+    ("client_ip", "Client IP"),
+    ("action", "Action"),
+    ("service_sid", "Service SID"),
+    ("service_name", "Service"),
+    ("environment_sid", "Environment SID"),
+    ("environment_name", "Environment"),
+    ("source_environment_sid", "Source environment SID"),
+    ("source_environment_name", "Source environment"),
+    ("build_sid", "Build SID"),
+    ("previous_build_sid", "Live build before"),
+    ("deployment_sid", "Deployment SID"),
+    ("outcome", "Outcome"),
+    ("error_code", "Twilio error code"),
+    ("error_message", "Error message"),
+    ("reason", "Reason"),
+)
+
+
+class _Echo:
+    """A file-like object whose write() returns the line, for csv.writer to stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_rows(entries: Iterable[AuditEntry]) -> Iterator[list[str]]:
+    yield [title for _, title in CSV_COLUMNS]
+    for entry in entries:
+        yield [_csv_cell(getattr(entry, name)) for name, _ in CSV_COLUMNS]
+
+
+def _csv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="seconds")
+    text = str(value)
+    # A leading quote makes the spreadsheet show the text instead of evaluating it.
+    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _csv_lines(rows: Iterable[list[str]]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    for row in rows:
+        yield writer.writerow(row)

@@ -11,7 +11,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
-from deployments_app.services.serverless_errors import NotFound, ServerlessError
+from deployments_app.services.serverless_errors import (
+    InvalidRequest,
+    NotFound,
+    ServerlessError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +45,12 @@ def upstream_errors(view: View) -> View:
             return view(request, *args, **kwargs)
         except ServerlessError as exc:
             logger.warning("Upstream failure in %s: %r", view.__name__, exc)
-            status = 404 if isinstance(exc, NotFound) else 502
+            if isinstance(exc, NotFound):
+                status = 404
+            elif isinstance(exc, InvalidRequest):
+                status = 400
+            else:
+                status = 502
             template = "upstream_error.html"
             if request.htmx:
                 template += "#upstream-error"

@@ -49,6 +49,7 @@ def environment_detail(
             environment_sid=environment_sid,
             cursor=cursor,
             live_deployment_sid=request.GET.get("live") or None,
+            live_build_sid=request.GET.get("live_build") or None,
         )
         context = {
             "history": history,
@@ -56,6 +57,7 @@ def environment_detail(
             "service_sid": service_sid,
             "environment_sid": environment_sid,
             "live_deployment_sid": request.GET.get("live", ""),
+            "live_build_sid": request.GET.get("live_build", ""),
         }
         return render(request, "environment.html#history-rows", context)
     detail = selectors.environment_detail(
@@ -72,6 +74,7 @@ def environment_detail(
         "service_sid": service_sid,
         "environment_sid": environment_sid,
         "live_deployment_sid": detail.live_deployment_sid or "",
+        "live_build_sid": detail.environment.build_sid or "",
     }
     return render(request, "environment.html", context)
 

@@ -1,0 +1,110 @@
+"""Promote, roll back and clear through the real browser, checked against the emulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.emulator.test_twilio_sdk import sdk_client
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def named(upstream, service_name: str, env_name: str):
+    service = upstream.store.service(service_name)
+    return service, upstream.store.environment_named(service.sid, env_name)
+
+
+def deployment_posts(upstream) -> list:
+    return [r for r in upstream.requests if r.method == "POST" and r.path.endswith("/Deployments")]
+
+
+def test_promote_dev_to_stage_updates_the_cells(page, live_server, upstream, sign_in):
+    service, dev = named(upstream, "ivr-flows", "dev")
+    _, stage = named(upstream, "ivr-flows", "stage")
+    assert dev.build_sid != stage.build_sid
+    sign_in()
+    page.locator(f"#cell-{dev.sid}").get_by_role("link", name="Promote to stage").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for()
+    assert dev.build_sid in dialog.inner_text()
+    assert stage.build_sid in dialog.inner_text()  # what is live on the target now
+    dialog.get_by_role("button", name="Promote").click()
+    message = page.locator("#messages").get_by_role("status")
+    message.wait_for()
+    assert "Promoted" in message.inner_text()
+    dialog.wait_for(state="hidden")
+    # The cells swap in without a reload: stage now shows dev's build.
+    page.wait_for_function(
+        "([cell, sid]) => document.querySelector(cell + ' a.live-build')?.title === sid",
+        arg=[f"#cell-{stage.sid}", dev.build_sid],
+    )
+    # The official SDK reads the same truth back from the emulator.
+    twilio = sdk_client(upstream)
+    env = twilio.serverless.v1.services(service.sid).environments(stage.sid).fetch()
+    assert env.build_sid == dev.build_sid
+    new_sid = upstream.store.deployments(stage.sid)[0].sid
+    assert new_sid in message.inner_text()
+    assert len(deployment_posts(upstream)) == 1
+
+
+def test_double_click_on_promote_makes_one_deployment(page, live_server, upstream, sign_in):
+    _, dev = named(upstream, "ivr-flows", "dev")
+    upstream.faults.latency_ms = 300  # keep the first POST in flight during the second click
+    sign_in()
+    page.locator(f"#cell-{dev.sid}").get_by_role("link", name="Promote to stage").click()
+    button = page.get_by_role("dialog").get_by_role("button", name="Promote")
+    button.dblclick()
+    page.locator("#messages").get_by_role("status").wait_for()
+    page.wait_for_timeout(800)
+    assert len(deployment_posts(upstream)) == 1
+
+
+def test_redeploy_an_older_build_from_history(page, live_server, upstream, sign_in):
+    service, dev = named(upstream, "ivr-flows", "dev")
+    history = upstream.store.deployments(dev.sid)
+    older = next(
+        d.build_sid
+        for d in history
+        if d.build_sid != dev.build_sid and upstream.store.build(d.build_sid).status == "completed"
+    )
+    sign_in()
+    page.goto(f"{live_server.url}/services/{service.sid}/environments/{dev.sid}/")
+    page.locator(f'[data-redeploy="{older}"]').first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Why roll back?").fill("errors on /voice/incoming")
+    dialog.get_by_role("button", name="Roll back").click()
+    page.locator("#messages").get_by_role("status").wait_for()
+    assert upstream.store.environment(dev.sid).build_sid == older
+    page.wait_for_function(
+        "sid => document.querySelector('tr.is-live a')?.title === sid", arg=older
+    )
+
+
+def test_clear_needs_the_typed_name_and_keeps_the_history(
+    page, live_server, upstream, sign_in, request
+):
+    # The wrong confirmation is answered 400, which Chromium logs as a console error.
+    request.node.expected_console_errors = ("status of 400",)
+    service, stage = named(upstream, "sms-notifications", "stage")
+    before = [d.sid for d in upstream.store.deployments(stage.sid)]
+    sign_in()
+    page.goto(f"{live_server.url}/services/{service.sid}/environments/{stage.sid}/")
+    page.get_by_role("link", name="Clear environment").click()
+    dialog = page.get_by_role("dialog")
+    assert "answer 404" in dialog.inner_text()
+    dialog.get_by_label("Type stage to confirm").fill("production")
+    dialog.get_by_role("button", name="Clear environment").click()
+    dialog.get_by_role("alert").wait_for()
+    assert "Type the environment's name" in dialog.get_by_role("alert").inner_text()
+    assert upstream.store.environment(stage.sid).build_sid is not None
+    dialog.get_by_label("Type stage to confirm").fill("stage")
+    dialog.get_by_role("button", name="Clear environment").click()
+    page.locator("#messages").get_by_role("status").wait_for()
+    assert upstream.store.environment(stage.sid).build_sid is None
+    page.get_by_text("Nothing deployed").first.wait_for()
+    # Twilio deleted the history; the dashboard still shows it, marked.
+    page.get_by_text("cleared upstream").first.wait_for()
+    shown = page.locator("tr[data-deployment]").evaluate_all(
+        "rows => rows.map(r => r.dataset.deployment)"
+    )
+    assert set(before) <= set(shown)
