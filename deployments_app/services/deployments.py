@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
 from django.utils import timezone
 
 from deployments_app import roles
@@ -348,9 +349,12 @@ def _call_upstream(
     operation: Callable[[ServerlessClient], DeploymentResult],
 ) -> ActionOutcome:
     # Read what is live now, under the lock: that is what this action replaces.
-    live_before = client.environment_get(
-        service_sid=str(record["service_sid"]), environment_sid=str(record["environment_sid"])
-    ).build_sid
+    try:
+        live_before = client.environment_get(
+            service_sid=str(record["service_sid"]), environment_sid=str(record["environment_sid"])
+        ).build_sid
+    except ServerlessError as exc:
+        raise _fail(record, exc) from None
     entry = AuditEntry.objects.create(**record, previous_build_sid=live_before or "")
     try:
         result = operation(client)
@@ -369,12 +373,15 @@ def _call_upstream(
         entry.complete(outcome=Outcome.UNKNOWN, error_message="Interrupted mid-call.")
         raise
     deployment_sid = result.deployment.sid if result.deployment else ""
-    entry.complete(
-        outcome=Outcome.NOOP if result.already_live else Outcome.SUCCEEDED,
-        deployment_sid=deployment_sid,
-    )
-    if result.changed:
-        _remember(entry, result)
+    # One transaction: a page read (records.environment_observe) that sees the entry
+    # completed also sees the new expected build, never a false "changed outside".
+    with transaction.atomic():
+        entry.complete(
+            outcome=Outcome.NOOP if result.already_live else Outcome.SUCCEEDED,
+            deployment_sid=deployment_sid,
+        )
+        if result.changed:
+            _remember(entry, result)
     logger.info("%s by %s: %s", entry.action, entry.actor, entry.outcome)
     return ActionOutcome(entry=entry, result=result)
 

@@ -20,7 +20,12 @@ from django_htmx.http import retarget, trigger_client_event
 from deployments_app import forms, selectors
 from deployments_app.models import AuditEntry
 from deployments_app.services import deployments
-from deployments_app.views.common import HtmxHttpRequest, client_ip, upstream_errors
+from deployments_app.views.common import (
+    HtmxHttpRequest,
+    client_ip,
+    upstream_errors,
+    wants_partial,
+)
 
 Action = AuditEntry.Action
 
@@ -28,7 +33,7 @@ Action = AuditEntry.Action
 def _confirm(
     request: HtmxHttpRequest, preview: selectors.ActionPreview, **extra: object
 ) -> HttpResponse:
-    template = "confirm.html#dialog" if request.htmx else "confirm.html"
+    template = "confirm.html#dialog" if wants_partial(request) else "confirm.html"
     context = {
         "preview": preview,
         "can_deploy": deployments.user_can_deploy(request.user),

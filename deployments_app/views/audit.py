@@ -21,7 +21,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from deployments_app.models import AuditEntry
-from deployments_app.views.common import HtmxHttpRequest
+from deployments_app.views.common import HtmxHttpRequest, wants_partial
 
 PAGE_SIZE = 50
 MAX_FILTER_LENGTH = 100
@@ -34,12 +34,20 @@ class AuditFilterForm(forms.Form):
     """The audit page's filters, all optional; an empty form lists everything."""
 
     service = forms.CharField(
-        required=False, max_length=MAX_FILTER_LENGTH, label="Service", help_text="Name or SID"
+        required=False,
+        max_length=MAX_FILTER_LENGTH,
+        help_text="Service name (or part of it) or SID",
+        widget=forms.TextInput(attrs={"placeholder": "Name or SID"}),
     )
     environment = forms.CharField(
-        required=False, max_length=MAX_FILTER_LENGTH, label="Environment", help_text="Name or SID"
+        required=False,
+        max_length=MAX_FILTER_LENGTH,
+        help_text="Environment unique name or SID",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. production"}),
     )
-    user = forms.CharField(required=False, max_length=150, label="User")
+    user = forms.CharField(
+        required=False, max_length=150, widget=forms.TextInput(attrs={"placeholder": "Username"})
+    )
     action = forms.ChoiceField(
         required=False, choices=[("", "Any action"), *AuditEntry.Action.choices]
     )
@@ -89,7 +97,7 @@ def audit_list(request: HtmxHttpRequest) -> HttpResponse:
     else:
         status = 400
     # A history restore (back button with htmx's cache off) needs the whole page.
-    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    partial = wants_partial(request)
     template = "audit.html#audit-results" if partial else "audit.html"
     response = render(request, template, context, status=status)
     # The same URL answers with a fragment or a page: caches must keep them apart.

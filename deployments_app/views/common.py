@@ -27,6 +27,11 @@ class HtmxHttpRequest(HttpRequest):
 View = Callable[..., HttpResponse]
 
 
+def wants_partial(request: HtmxHttpRequest) -> bool:
+    """An htmx request for a fragment; htmx's back-button restore needs the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
 def client_ip(request: HttpRequest) -> str | None:
     # REMOTE_ADDR only: X-Forwarded-For is trivially forged unless a known proxy sets it.
     return request.META.get("REMOTE_ADDR") or None
@@ -52,7 +57,7 @@ def upstream_errors(view: View) -> View:
             else:
                 status = 502
             template = "upstream_error.html"
-            if request.htmx:
+            if wants_partial(request):
                 template += "#upstream-error"
             return render(request, template, {"message": exc.user_message}, status=status)
 

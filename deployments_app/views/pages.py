@@ -10,14 +10,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from deployments_app import selectors
-from deployments_app.views.common import HtmxHttpRequest, upstream_errors
+from deployments_app.views.common import HtmxHttpRequest, upstream_errors, wants_partial
 
 
 @require_GET
 def overview(request: HtmxHttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     data = selectors.overview(query=query)
-    template = "overview.html#overview-body" if request.htmx else "overview.html"
+    template = "overview.html#overview-body" if wants_partial(request) else "overview.html"
     return render(request, template, {"overview": data, "query": query})
 
 
@@ -42,7 +42,7 @@ def environment_detail(
     request: HtmxHttpRequest, service_sid: str, environment_sid: str
 ) -> HttpResponse:
     cursor = request.GET.get("cursor")
-    if cursor and request.htmx:
+    if cursor and wants_partial(request):
         # "Load more": one upstream list call for the next page, rows only.
         history = selectors.history_page(
             service_sid=service_sid,
@@ -83,5 +83,5 @@ def environment_detail(
 @upstream_errors
 def build_detail(request: HtmxHttpRequest, service_sid: str, build_sid: str) -> HttpResponse:
     detail = selectors.build_detail(service_sid=service_sid, build_sid=build_sid)
-    template = "build.html#build-status" if request.htmx else "build.html"
+    template = "build.html#build-status" if wants_partial(request) else "build.html"
     return render(request, template, {"detail": detail})

@@ -102,3 +102,10 @@ def test_rate_limit_message_names_the_wait(upstream, manager_client):
     )
     body = manager_client.get("/").content.decode()
     assert "try again in 30 s" in body
+
+
+def test_htmx_history_restore_gets_the_whole_page(upstream, manager_client):
+    response = manager_client.get(
+        "/", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert "<html" in response.content.decode()
