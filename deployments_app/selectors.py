@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from django.core.cache import cache
 from django.utils import timezone
 
-from deployments_app.models import ServicePipeline
+from deployments_app.models import DeploymentRecord, ServicePipeline
 from deployments_app.pipeline import pipeline_order
+from deployments_app.services import records
+from deployments_app.services.records import EnvironmentNote
 from deployments_app.services.serverless import ServerlessClient, get_client
 from deployments_app.services.serverless_errors import ServerlessError
 from deployments_app.services.serverless_types import (
@@ -51,6 +53,8 @@ class EnvironmentCell:
     compared_with: str | None = None
     # The environment after this one in the pipeline: where "Promote" sends the build.
     next_environment: Environment | None = None
+    # What our own records say: rolled back, cleared, or changed outside the dashboard.
+    note: EnvironmentNote = field(default_factory=EnvironmentNote)
     error: str | None = None
 
     @property
@@ -184,6 +188,22 @@ def overview(*, query: str = "") -> Overview:
     histories = {sid: r for (kind, sid), r in results.items() if kind == "history"}
     builds_of = {sid: r for (kind, sid), r in results.items() if kind == "builds"}
 
+    all_envs = [
+        env for result in per_service if not isinstance(result, ServerlessError) for env in result
+    ]
+    notes = records.environment_observe(environments=all_envs)
+    live_deployments: dict[str, Deployment] = {}
+    for env in live_envs:
+        history = histories.get(env.sid)
+        if isinstance(history, list):
+            records.history_sync(
+                service_sid=env.service_sid or "", environment_sid=env.sid, deployments=history
+            )
+            live, _ = live_since_and_previous(history, env.build_sid)
+            if live:
+                live_deployments[env.sid] = live
+    who = records.deployers(deployment_sids=[d.sid for d in live_deployments.values()])
+
     rows = []
     for service, result in zip(shown, per_service, strict=True):
         if isinstance(result, ServerlessError):
@@ -201,7 +221,12 @@ def overview(*, query: str = "") -> Overview:
             history = histories.get(env.sid)
             if isinstance(history, ServerlessError):
                 cells.append(
-                    EnvironmentCell(environment=env, build=build, error=history.user_message)
+                    EnvironmentCell(
+                        environment=env,
+                        build=build,
+                        error=history.user_message,
+                        note=notes.get(env.sid, EnvironmentNote()),
+                    )
                 )
                 continue
             live, previous = live_since_and_previous(history or [], env.build_sid)
@@ -211,8 +236,10 @@ def overview(*, query: str = "") -> Overview:
                     build=build,
                     live_since=live.date_created if live else None,
                     previous_build_sid=previous,
+                    deployed_by=who.get(live.sid) if live else None,
                     comparison=_compare(build, earlier),
                     compared_with=earlier.environment.unique_name if earlier else None,
+                    note=notes.get(env.sid, EnvironmentNote()),
                 )
             )
         linked = [
@@ -257,6 +284,9 @@ class EnvironmentDetail:
     live_deployment_sid: str | None
     history: HistoryPage
     pipeline: tuple[Environment, ...] = field(default=())
+    note: EnvironmentNote = field(default_factory=EnvironmentNote)
+    # Deployments Twilio deleted when the environment was cleared; kept in our records.
+    cleared_history: tuple[DeploymentRecord, ...] = ()
 
 
 def _builds(client: ServerlessClient, service_sid: str, build_sids: set[str]) -> dict[str, Build]:
@@ -290,12 +320,22 @@ def _history_rows(
     live_deployment_sid: str | None,
     live_build_sid: str | None,
 ) -> tuple[HistoryRow, ...]:
+    """The page's rows, after recording them in our own history (it survives a clear)."""
+    first = page.items[0] if page.items else None
+    if first is not None:
+        records.history_sync(
+            service_sid=first.service_sid or "",
+            environment_sid=first.environment_sid or "",
+            deployments=page.items,
+        )
+    who = records.deployers(deployment_sids=[d.sid for d in page.items])
     return tuple(
         HistoryRow(
             deployment=d,
             build=builds.get(d.build_sid or ""),
             is_live=d.sid == live_deployment_sid,
             live_build_sid=live_build_sid,
+            deployed_by=who.get(d.sid),
         )
         for d in page.items
     )
@@ -350,6 +390,10 @@ def environment_detail(
             page_size=page_size,
         ),
         pipeline=tuple(pipeline_order(environments, override)),
+        note=records.environment_observe(environments=[environment]).get(
+            environment.sid, EnvironmentNote()
+        ),
+        cleared_history=tuple(records.durable_history(environment_sid=environment.sid)),
     )
 
 

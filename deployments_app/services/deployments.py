@@ -205,6 +205,14 @@ def deployment_restore(
                 "There is nothing to restore: the last action here was not a clear.",
                 status=409,
             )
+        if target.build_sid:
+            # Someone deployed since the clear (maybe outside the dashboard): restoring
+            # would silently replace their build.
+            raise ActionRefused(
+                f"{target.unique_name} runs {target.build_sid} now; restore is only for the "
+                "empty environment a clear left. Use Redeploy instead.",
+                status=409,
+            )
         return {}
 
     return _perform(
@@ -365,7 +373,7 @@ def _call_upstream(
         entry.complete(outcome=Outcome.UNKNOWN, error_message=str(exc))
         raise ActionFailed(exc.user_message, entry=entry) from None
     except ServerlessError as exc:
-        entry.complete(outcome=Outcome.FAILED, error_code=exc.code, error_message=exc.message)
+        entry.complete(outcome=Outcome.FAILED, error_code=exc.code, error_message=_describe(exc))
         raise ActionFailed(exc.user_message, entry=entry) from None
     except BaseException:
         # A bug or an interrupted worker: the entry stays visible, marked unknown, until
@@ -431,6 +439,11 @@ def _fail(record: dict[str, object], exc: ServerlessError) -> ActionFailed:
         outcome=Outcome.FAILED,
         completed_at=timezone.now(),
         error_code=exc.code,
-        error_message=exc.message,
+        error_message=_describe(exc),
     )
     return ActionFailed(exc.user_message, entry=entry)
+
+
+def _describe(exc: ServerlessError) -> str:
+    # Twilio's own words (or the transport's, already free of credentials) for the audit.
+    return f"{exc.message} ({exc.detail})" if exc.detail else exc.message

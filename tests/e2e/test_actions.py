@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.emulator.test_twilio_sdk import sdk_client
@@ -108,3 +110,68 @@ def test_clear_needs_the_typed_name_and_keeps_the_history(
         "rows => rows.map(r => r.dataset.deployment)"
     )
     assert set(before) <= set(shown)
+
+
+def test_a_rollback_stays_visible_until_the_next_promotion(page, live_server, upstream, sign_in):
+    service, dev = named(upstream, "ivr-flows", "dev")
+    _, stage = named(upstream, "ivr-flows", "stage")
+    older = next(
+        d.build_sid
+        for d in upstream.store.deployments(stage.sid)
+        if d.build_sid != stage.build_sid
+        and upstream.store.build(d.build_sid).status == "completed"
+    )
+    sign_in()
+    page.goto(f"{live_server.url}/services/{service.sid}/environments/{stage.sid}/")
+    page.locator(f'[data-redeploy="{older}"]').first.click()
+    page.get_by_role("dialog").get_by_label("Why roll back?").fill("checkout broken")
+    page.get_by_role("dialog").get_by_role("button", name="Roll back").click()
+    page.locator("#messages").get_by_role("status").wait_for()
+    page.goto(f"{live_server.url}/")
+    note = page.locator(f'#cell-{stage.sid} [data-note="rolled-back"]')
+    assert "by rita" in note.inner_text()
+    assert "checkout broken" in note.inner_text()
+    assert page.locator(f"#cell-{stage.sid}").get_by_text("rita").count() >= 1  # deployed by
+    page.screenshot(path="artifacts/screenshots/overview_after_rollback.png", full_page=True)
+    # The next promotion ends the rolled-back state.
+    page.locator(f"#cell-{dev.sid}").get_by_role("link", name="Promote to stage").click()
+    page.get_by_role("dialog").get_by_role("button", name="Promote").click()
+    page.locator("#messages").get_by_role("status").wait_for()
+    page.locator(f'#cell-{stage.sid} [data-note="rolled-back"]').wait_for(state="detached")
+
+
+def test_restore_after_a_clear_brings_the_build_back(page, live_server, upstream, sign_in):
+    service, prod = named(upstream, "ivr-flows", "production")
+    was_live = prod.build_sid
+    sign_in()
+    page.goto(f"{live_server.url}/services/{service.sid}/environments/{prod.sid}/")
+    page.get_by_role("link", name="Clear environment").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Type production to confirm").fill("production")
+    dialog.get_by_role("button", name="Clear environment").click()
+    page.locator("#messages").get_by_role("status").wait_for()
+    page.goto(f"{live_server.url}/")
+    cell = page.locator(f"#cell-{prod.sid}")
+    assert "Cleared by rita" in cell.locator('[data-note="cleared"]').inner_text()
+    cell.get_by_role("link", name=re.compile("Restore")).click()
+    page.get_by_role("dialog").get_by_role("button", name="Restore").click()
+    page.locator("#messages").get_by_role("status").wait_for()
+    assert upstream.store.environment(prod.sid).build_sid == was_live
+    page.wait_for_function(
+        "([cell, sid]) => document.querySelector(cell + ' a.live-build')?.title === sid",
+        arg=[f"#cell-{prod.sid}", was_live],
+    )
+
+
+def test_a_change_made_outside_is_marked_and_audited(page, live_server, upstream, sign_in):
+    _, stage = named(upstream, "ivr-flows", "stage")
+    _, dev = named(upstream, "ivr-flows", "dev")
+    sign_in()  # the first read records what is live as the baseline
+    upstream.store.deploy(stage.sid, dev.build_sid)  # e.g. the Twilio CLI
+    page.reload()
+    note = page.locator(f'#cell-{stage.sid} [data-note="external"]')
+    assert "Changed outside the dashboard" in note.inner_text()
+    page.get_by_role("link", name="Audit").click()
+    row = page.locator("#audit-results tbody tr").first
+    assert "external" in row.inner_text().lower() or "outside" in row.inner_text().lower()
+    assert dev.build_sid in row.inner_text()

@@ -631,7 +631,7 @@ def test_a_503_before_the_deployment_is_a_failure_with_twilio_code(upstream, man
     entry = only_entry()
     assert caught.value.entry == entry
     assert (entry.outcome, entry.error_code) == (Outcome.FAILED, 20503)
-    assert entry.error_message == "The deployment did not take effect"
+    assert entry.error_message == "The deployment did not take effect (Service Unavailable)"
     assert entry.previous_build_sid == stage.build_sid
     assert not EnvironmentState.objects.exists()
     assert not EnvironmentLock.objects.exists()
