@@ -30,6 +30,7 @@ def test_promote_dev_to_stage_updates_the_cells(page, live_server, upstream, sig
     dialog.wait_for()
     assert dev.build_sid in dialog.inner_text()
     assert stage.build_sid in dialog.inner_text()  # what is live on the target now
+    page.screenshot(path="artifacts/screenshots/dialog_promote.png")
     dialog.get_by_role("button", name="Promote").click()
     message = page.locator("#messages").get_by_role("status")
     message.wait_for()
@@ -94,6 +95,9 @@ def test_clear_needs_the_typed_name_and_keeps_the_history(
     page.get_by_role("link", name="Clear environment").click()
     dialog = page.get_by_role("dialog")
     assert "answer 404" in dialog.inner_text()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path="artifacts/screenshots/dialog_clear_phone.png")
+    page.set_viewport_size({"width": 1366, "height": 900})
     dialog.get_by_label("Type stage to confirm").fill("production")
     dialog.get_by_role("button", name="Clear environment").click()
     dialog.get_by_role("alert").wait_for()
