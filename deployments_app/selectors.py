@@ -428,6 +428,8 @@ class BuildDetail:
     build: Build
     running_in: tuple[Environment, ...]
     environments: tuple[Environment, ...]
+    # Environments that ran this build before and run another one now.
+    ran_before_in: tuple[Environment, ...] = ()
 
     @property
     def is_building(self) -> bool:
@@ -447,6 +449,12 @@ class BuildDetail:
         later = self.environments[self.environments.index(source) + 1 :]
         return tuple(e for e in later if e.build_sid != self.build.sid)
 
+    @property
+    def redeploy_targets(self) -> tuple[Environment, ...]:
+        """Environments this build can be rolled back to (not offered as promotions)."""
+        promotions = {e.sid for e in self.promote_targets}
+        return tuple(e for e in self.ran_before_in if e.sid not in promotions)
+
 
 def build_detail(*, service_sid: str, build_sid: str) -> BuildDetail:
     client = _client()
@@ -465,11 +473,22 @@ def build_detail(*, service_sid: str, build_sid: str) -> BuildDetail:
     ordered = tuple(
         pipeline_order(environments, _pipeline_overrides([service_sid]).get(service_sid, ()))
     )
+    # Where this build ran before (a rollback target): the histories, read concurrently.
+    elsewhere = [e for e in ordered if e.build_sid and e.build_sid != build.sid]
+
+    def ran_here(env: Environment) -> bool:
+        history = client.deployment_iter(
+            service_sid=service_sid, environment_sid=env.sid, page_size=MAX_PAGE_SIZE
+        )
+        return any(d.build_sid == build.sid for d in history)
+
+    ran = client.read_many(ran_here, elsewhere) if build.status == BUILD_COMPLETED else []
     return BuildDetail(
         service=service,
         build=build,
         running_in=tuple(e for e in ordered if e.build_sid == build.sid),
         environments=ordered,
+        ran_before_in=tuple(e for e, yes in zip(elsewhere, ran, strict=False) if yes),
     )
 
 

@@ -179,3 +179,18 @@ def test_a_change_made_outside_is_marked_and_audited(page, live_server, upstream
     row = page.locator("#audit-results tbody tr").first
     assert "external" in row.inner_text().lower() or "outside" in row.inner_text().lower()
     assert dev.build_sid in row.inner_text()
+
+
+def test_promote_from_the_build_page_can_skip_an_environment(page, live_server, upstream, sign_in):
+    service, dev = named(upstream, "ivr-flows", "dev")
+    _, prod = named(upstream, "ivr-flows", "production")
+    sign_in()
+    page.goto(f"{live_server.url}/services/{service.sid}/builds/{dev.build_sid}/")
+    page.get_by_role("link", name="Promote from dev to production").click()
+    page.get_by_role("dialog").get_by_role("button", name="Promote").click()
+    page.locator("#messages").get_by_role("status").wait_for()
+    assert upstream.store.environment(prod.sid).build_sid == dev.build_sid
+    # The page refreshes itself: production is now listed where the build runs.
+    page.locator("section[aria-labelledby=running-title]").get_by_role(
+        "link", name="production"
+    ).wait_for()

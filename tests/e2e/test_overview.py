@@ -132,3 +132,41 @@ def test_overview_on_a_phone(page, live_server, upstream, sign_in):
     sign_in()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, "the overview scrolls sideways on a phone"
+
+
+def test_overview_refreshes_itself_keeping_filter_and_scroll(page, live_server, upstream, sign_in):
+    page.set_viewport_size({"width": 1366, "height": 400})
+    sign_in()
+    service = upstream.store.service("appointment-reminders")
+    stage = upstream.store.environment_named(service.sid, "stage")
+    prod = upstream.store.environment_named(service.sid, "production")
+    page.get_by_label("Filter services").fill("appointment")
+    page.wait_for_function("document.querySelectorAll('article.service').length === 1")
+    page.evaluate("window.scrollTo(0, 150)")
+    scrolled = page.evaluate("window.scrollY")
+    assert scrolled > 0
+    before = page.locator(".as-of time").inner_text()
+    upstream.store.deploy(prod.sid, stage.build_sid)  # changed outside, e.g. by the CLI
+    page.wait_for_function(
+        "([cell, sid]) => document.querySelector(cell + ' a.live-build')?.title === sid",
+        arg=[f"#cell-{prod.sid}", stage.build_sid],
+        timeout=15_000,
+    )
+    assert page.locator(".as-of time").inner_text() != before
+    assert page.get_by_label("Filter services").input_value() == "appointment"
+    assert page.locator("article.service").count() == 1
+    assert page.evaluate("window.scrollY") == scrolled
+
+
+def test_build_status_updates_live_while_building(page, live_server, upstream, sign_in):
+    sign_in()
+    service = upstream.store.service("ivr-flows")
+    building = next(b for b in upstream.store.builds(service.sid) if b.status == "building")
+    page.goto(f"{live_server.url}/services/{service.sid}/builds/{building.sid}/")
+    status = page.locator("#build-status .badge")
+    assert status.inner_text() == "building"
+    upstream.store.set_build_status(building.sid, "completed")
+    page.wait_for_function(
+        "document.querySelector('#build-status .badge').textContent === 'completed'",
+        timeout=6_000,
+    )
