@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean bench
 
 # Stamp files: reinstall only when a requirements file changes.
 $(BIN)/python:
@@ -37,3 +37,7 @@ format: $(VENV)/.dev-installed
 
 clean:
 	rm -rf $(VENV) var artifacts .pytest_cache .ruff_cache
+
+# Prints the performance figures quoted in the issues' closing notes.
+bench: $(VENV)/.dev-installed
+	$(BIN)/python scripts/bench.py
