@@ -46,6 +46,12 @@ class ServicePipeline(models.Model):
             raise ValidationError({"environment_order": "An environment is listed twice."})
 
 
+# How long a deployment action may be in flight: the environment lock's lifetime. A
+# `pending` audit entry older than this lost its worker, so its outcome is unknown until
+# the next read of its environment settles it.
+ACTION_LIFETIME_SECONDS = 120
+
+
 class AppendOnlyError(Exception):
     """Audit entries are never edited or deleted."""
 
@@ -128,6 +134,18 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("Audit entries cannot be deleted.")
+
+    @property
+    def shown_outcome(self) -> str:
+        """The outcome to show: a pending entry whose worker must have died is unknown."""
+        age = (timezone.now() - self.created_at).total_seconds()
+        if self.outcome == self.Outcome.PENDING and age > ACTION_LIFETIME_SECONDS:
+            return self.Outcome.UNKNOWN
+        return self.outcome
+
+    @property
+    def shown_outcome_label(self) -> str:
+        return self.Outcome(self.shown_outcome).label
 
     def complete(
         self,

@@ -18,10 +18,10 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from deployments_app.models import EnvironmentLock
+from deployments_app.models import ACTION_LIFETIME_SECONDS, EnvironmentLock
 
 # Longer than the slowest action: pre-reads, the POST's read timeout, the settle re-reads.
-LOCK_SECONDS = 120
+LOCK_SECONDS = ACTION_LIFETIME_SECONDS
 
 
 class LockBusy(Exception):

@@ -127,11 +127,22 @@ def test_build_page_shows_manifest_and_where_it_runs(page, live_server, upstream
     assert sorted(listed) == sorted(running)
 
 
-def test_overview_on_a_phone(page, live_server, upstream, sign_in):
+def test_every_page_fits_a_phone(page, live_server, upstream, sign_in):
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in()
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, "the overview scrolls sideways on a phone"
+    service = upstream.store.service("ivr-flows")
+    dev = upstream.store.environment_named(service.sid, "dev")
+    pages = {
+        "overview": "/",
+        "environment": f"/services/{service.sid}/environments/{dev.sid}/",
+        "build": f"/services/{service.sid}/builds/{dev.build_sid}/",
+        "audit": "/audit/",
+    }
+    for name, url in pages.items():
+        page.goto(f"{live_server.url}{url}")
+        page.screenshot(path=f"artifacts/screenshots/phone_{name}.png")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the {name} page scrolls sideways on a phone"
 
 
 def test_overview_refreshes_itself_keeping_filter_and_scroll(page, live_server, upstream, sign_in):

@@ -399,3 +399,25 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, trail, name):
     response = client.get(reverse(name))
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def test_a_pending_entry_whose_worker_died_shows_as_unknown(manager_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from deployments_app.models import ACTION_LIFETIME_SECONDS, AuditEntry
+
+    AuditEntry.objects.create(
+        action="promote",
+        actor="rita",
+        service_sid="ZS" + "1" * 32,
+        environment_sid="ZE" + "1" * 32,
+        created_at=timezone.now() - timedelta(seconds=ACTION_LIFETIME_SECONDS + 5),
+    )
+    AuditEntry.objects.create(
+        action="promote", actor="rita", service_sid="ZS" + "1" * 32, environment_sid="ZE" + "2" * 32
+    )
+    body = manager_client.get("/audit/").content.decode()
+    assert body.count(">Unknown</span>") == 1
+    assert body.count(">Pending</span>") == 1
