@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.emulator.test_twilio_sdk import sdk_client
+from tests.emulator.helpers import sdk_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+from twilio.rest import Client
 
 from serverless_emulator import Emulator
 from serverless_emulator.records import Build, Environment, Service
@@ -79,3 +80,15 @@ class Seeded:
 
 def env_path(env: Environment, tail: str = "") -> str:
     return f"/v1/Services/{env.service_sid}/Environments/{env.sid}{tail}"
+
+
+def sdk_client(
+    emulator: Emulator, username: str | None = None, password: str | None = None
+) -> Client:
+    client = Client(
+        username or emulator.account_sid,
+        password or emulator.auth_token,
+        account_sid=emulator.account_sid,
+    )
+    client.serverless.base_url = emulator.base_url
+    return client

@@ -16,20 +16,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from serverless_emulator import Emulator
-from tests.emulator.helpers import Seeded
+from tests.emulator.helpers import Seeded, sdk_client
 from tests.spec import validate_request
-
-
-def sdk_client(
-    emulator: Emulator, username: str | None = None, password: str | None = None
-) -> Client:
-    client = Client(
-        username or emulator.account_sid,
-        password or emulator.auth_token,
-        account_sid=emulator.account_sid,
-    )
-    client.serverless.base_url = emulator.base_url
-    return client
 
 
 @pytest.fixture
