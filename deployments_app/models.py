@@ -100,6 +100,7 @@ class AuditEntry(models.Model):
     action = models.CharField(max_length=20, choices=Action.choices, db_index=True)
     service_sid = models.CharField("service SID", max_length=34, db_index=True)
     service_name = models.CharField(max_length=200, blank=True)
+    service_unique_name = models.CharField(max_length=200, blank=True)
     environment_sid = models.CharField("environment SID", max_length=34, db_index=True)
     environment_name = models.CharField(max_length=200, blank=True)
     source_environment_sid = models.CharField(max_length=34, blank=True)

@@ -313,6 +313,7 @@ def _perform(
     except ServerlessError as exc:
         raise _fail(record, exc) from None
     record["service_name"] = service.friendly_name or service.unique_name or ""
+    record["service_unique_name"] = service.unique_name or ""
     record["environment_name"] = environment.unique_name or ""
     try:
         if check:

@@ -310,6 +310,7 @@ def _record_external(state: EnvironmentState, environment: Environment, now: dat
             via="system",
             service_sid=environment.service_sid or state.service_sid,
             service_name=last.service_name if last else "",
+            service_unique_name=last.service_unique_name if last else "",
             environment_sid=environment.sid,
             environment_name=environment.unique_name or "",
             previous_build_sid=expected,

@@ -69,7 +69,9 @@ def audit_entry_list(
     if service:
         # Entries keep the service's display name; the SID is what never changes.
         entries = entries.filter(
-            Q(service_sid__iexact=service) | Q(service_name__icontains=service)
+            Q(service_sid__iexact=service)
+            | Q(service_name__icontains=service)
+            | Q(service_unique_name__icontains=service)
         )
     if environment:
         entries = entries.filter(
@@ -131,6 +133,7 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("action", "Action"),
     ("service_sid", "Service SID"),
     ("service_name", "Service"),
+    ("service_unique_name", "Service unique name"),
     ("environment_sid", "Environment SID"),
     ("environment_name", "Environment"),
     ("source_environment_sid", "Source environment SID"),

@@ -421,3 +421,19 @@ def test_a_pending_entry_whose_worker_died_shows_as_unknown(manager_client):
     body = manager_client.get("/audit/").content.decode()
     assert body.count(">Unknown</span>") == 1
     assert body.count(">Pending</span>") == 1
+
+
+def test_the_service_filter_takes_the_unique_name_too(upstream, manager_client):
+    from deployments_app.models import AuditEntry
+
+    service = upstream.store.service("ivr-flows")
+    dev = upstream.store.environment_named(service.sid, "dev")
+    stage = upstream.store.environment_named(service.sid, "stage")
+    manager_client.post(
+        "/actions/promote/", {"service": service.sid, "source": dev.sid, "target": stage.sid}
+    )
+    assert AuditEntry.objects.get().service_unique_name == "ivr-flows"
+    body = manager_client.get("/audit/", {"service": "ivr-flows"}).content.decode()
+    assert "data-audit-entry=" in body
+    body = manager_client.get("/audit/", {"service": "sms-notif"}).content.decode()
+    assert "data-audit-entry=" not in body
