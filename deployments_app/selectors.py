@@ -175,13 +175,14 @@ def overview(*, query: str = "") -> Overview:
         kind, sid = task
         if kind == "builds":
             return _builds(client, sid, live_builds[sid])
-        env = next(e for e in live_envs if e.sid == sid)
+        env = live_by_sid[sid]
         return list(
             client.deployment_iter(
                 service_sid=env.service_sid or "", environment_sid=sid, page_size=MAX_PAGE_SIZE
             )
         )
 
+    live_by_sid = {env.sid: env for env in live_envs}
     tasks = [("history", env.sid) for env in live_envs]
     tasks += [("builds", service_sid) for service_sid in live_builds]
     results = dict(zip(tasks, client.read_many(read, tasks, return_exceptions=True), strict=True))
@@ -192,17 +193,18 @@ def overview(*, query: str = "") -> Overview:
         env for result in per_service if not isinstance(result, ServerlessError) for env in result
     ]
     notes = records.environment_observe(environments=all_envs)
-    live_deployments: dict[str, Deployment] = {}
+    # What went live when, and what was live before it: once per environment.
+    live_and_previous: dict[str, tuple[Deployment | None, str | None]] = {}
     for env in live_envs:
         history = histories.get(env.sid)
         if isinstance(history, list):
             records.history_sync(
                 service_sid=env.service_sid or "", environment_sid=env.sid, deployments=history
             )
-            live, _ = live_since_and_previous(history, env.build_sid)
-            if live:
-                live_deployments[env.sid] = live
-    who = records.deployers(deployment_sids=[d.sid for d in live_deployments.values()])
+            live_and_previous[env.sid] = live_since_and_previous(history, env.build_sid)
+    who = records.deployers(
+        deployment_sids=[live.sid for live, _ in live_and_previous.values() if live]
+    )
 
     rows = []
     for service, result in zip(shown, per_service, strict=True):
@@ -229,7 +231,7 @@ def overview(*, query: str = "") -> Overview:
                     )
                 )
                 continue
-            live, previous = live_since_and_previous(history or [], env.build_sid)
+            live, previous = live_and_previous.get(env.sid, (None, None))
             cells.append(
                 EnvironmentCell(
                     environment=env,
