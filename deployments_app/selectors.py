@@ -1,33 +1,35 @@
 """Reads for the pages: everything a view shows comes from here.
 
-Each selector turns upstream reads (through the service module) into plain, frozen view
-data. Upstream failures are caught per service or per environment and carried as a
-message, so one unreadable service never blanks the page. This is the one place a
-cache will wrap.
+Each selector turns upstream reads (through the service module) and our own records
+(services/records.py) into plain, frozen view data. Selectors never write a row: keeping
+the records in step with Twilio is services/reconcile.py's job. Upstream failures are
+caught per service or per environment and carried as a message, so one unreadable
+service never blanks the page. This is the one place a cache will wrap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.core.cache import cache
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from deployments_app.models import DeploymentRecord, ServicePipeline
+from deployments_app.models import AuditEntry, DeploymentRecord, ServicePipeline
 from deployments_app.pipeline import pipeline_order
 from deployments_app.services import records
+from deployments_app.services.history import live_since_and_previous
 from deployments_app.services.records import EnvironmentNote
 from deployments_app.services.serverless import ServerlessClient, get_client
-from deployments_app.services.serverless_errors import ServerlessError
+from deployments_app.services.serverless_errors import NotFound, ServerlessError
 from deployments_app.services.serverless_types import (
     BUILD_BUILDING,
     BUILD_COMPLETED,
     Build,
     Deployment,
     Environment,
-    LiveState,
     Page,
     Service,
 )
@@ -106,30 +108,6 @@ def _pipeline_overrides(service_sids: Sequence[str]) -> dict[str, list[str]]:
     return {p.service_sid: p.order for p in pipelines}
 
 
-def live_since_and_previous(
-    history: Sequence[Deployment], live_build_sid: str | None
-) -> tuple[Deployment | None, str | None]:
-    """The newest deployment of the live build, and the build live before that one.
-
-    Sorted here by date (then SID) because Twilio does not document the list's order.
-    """
-    if not live_build_sid:
-        return None, None
-    ordered = sorted(
-        history,
-        key=lambda d: (d.date_created or datetime.min.replace(tzinfo=UTC), d.sid),
-        reverse=True,
-    )
-    live_index = next((i for i, d in enumerate(ordered) if d.build_sid == live_build_sid), None)
-    if live_index is None:
-        return None, None
-    previous = next(
-        (d.build_sid for d in ordered[live_index + 1 :] if d.build_sid != live_build_sid),
-        None,
-    )
-    return ordered[live_index], previous
-
-
 def _compare(cell_build: Build | None, earlier: EnvironmentCell | None) -> str | None:
     if earlier is None or earlier.is_empty or cell_build is None:
         return None
@@ -192,16 +170,13 @@ def overview(*, query: str = "") -> Overview:
     all_envs = [
         env for result in per_service if not isinstance(result, ServerlessError) for env in result
     ]
-    notes = records.environment_observe(environments=all_envs)
+    notes = records.environment_notes(environments=all_envs)
     # What went live when, and what was live before it: once per environment.
-    live_and_previous: dict[str, tuple[Deployment | None, str | None]] = {}
-    for env in live_envs:
-        history = histories.get(env.sid)
-        if isinstance(history, list):
-            records.history_sync(
-                service_sid=env.service_sid or "", environment_sid=env.sid, deployments=history
-            )
-            live_and_previous[env.sid] = live_since_and_previous(history, env.build_sid)
+    live_and_previous: dict[str, tuple[Deployment | None, str | None]] = {
+        env.sid: live_since_and_previous(history, env.build_sid)
+        for env in live_envs
+        if isinstance(history := histories.get(env.sid), list)
+    }
     who = records.deployers(
         deployment_sids=[live.sid for live, _ in live_and_previous.values() if live]
     )
@@ -279,11 +254,19 @@ class HistoryPage:
 
 
 @dataclass(frozen=True)
+class LiveMarker:
+    """What was live when the first page of a history was read: marks rows on later pages."""
+
+    deployment_sid: str | None = None
+    build_sid: str | None = None
+
+
+@dataclass(frozen=True)
 class EnvironmentDetail:
     service: Service
     environment: Environment
     live_build: Build | None
-    live_deployment_sid: str | None
+    live: LiveMarker
     history: HistoryPage
     pipeline: tuple[Environment, ...] = field(default=())
     note: EnvironmentNote = field(default_factory=EnvironmentNote)
@@ -317,26 +300,15 @@ def _builds(client: ServerlessClient, service_sid: str, build_sids: set[str]) ->
 
 
 def _history_rows(
-    page: Page[Deployment],
-    builds: dict[str, Build],
-    live_deployment_sid: str | None,
-    live_build_sid: str | None,
+    page: Page[Deployment], builds: dict[str, Build], live: LiveMarker
 ) -> tuple[HistoryRow, ...]:
-    """The page's rows, after recording them in our own history (it survives a clear)."""
-    first = page.items[0] if page.items else None
-    if first is not None:
-        records.history_sync(
-            service_sid=first.service_sid or "",
-            environment_sid=first.environment_sid or "",
-            deployments=page.items,
-        )
     who = records.deployers(deployment_sids=[d.sid for d in page.items])
     return tuple(
         HistoryRow(
             deployment=d,
             build=builds.get(d.build_sid or ""),
-            is_live=d.sid == live_deployment_sid,
-            live_build_sid=live_build_sid,
+            is_live=d.sid == live.deployment_sid,
+            live_build_sid=live.build_sid,
             deployed_by=who.get(d.sid),
         )
         for d in page.items
@@ -350,7 +322,12 @@ def environment_detail(
     page_size: int = DEFAULT_HISTORY_PAGE_SIZE,
     cursor: str | None = None,
 ) -> EnvironmentDetail:
-    """An environment, its live build and one page of its deployments."""
+    """An environment, its live build and one page of its deployments.
+
+    One round trip: the service, its environments (this one among them), the page, and
+    the whole history (Twilio does not document the list's order, so "live since" needs
+    all of it); then the builds shown, from the cache when known.
+    """
     client = _client()
 
     def read(what: str) -> object:
@@ -358,8 +335,14 @@ def environment_detail(
             return client.service_get(service=service_sid)
         if what == "environments":
             return client.environment_list(service_sid=service_sid)
-        if what == "live":
-            return client.environment_live(service_sid=service_sid, environment_sid=environment_sid)
+        if what == "history":
+            return list(
+                client.deployment_iter(
+                    service_sid=service_sid,
+                    environment_sid=environment_sid,
+                    page_size=MAX_PAGE_SIZE,
+                )
+            )
         return client.deployment_page(
             service_sid=service_sid,
             environment_sid=environment_sid,
@@ -367,32 +350,38 @@ def environment_detail(
             cursor=cursor,
         )
 
-    service, environments, live, page = client.read_many(
-        read, ["service", "environments", "live", "page"]
+    service, environments, history, page = client.read_many(
+        read, ["service", "environments", "history", "page"]
     )
     assert isinstance(service, Service)
     assert isinstance(environments, list)
-    assert isinstance(live, LiveState)
+    assert isinstance(history, list)
     assert isinstance(page, Page)
-    environment = live.environment
+    environment = next((e for e in environments if e.sid == environment_sid), None)
+    if environment is None:
+        raise NotFound("No such environment in this service", method="GET", path="")
+    live_deployment, _ = live_since_and_previous(history, environment.build_sid)
+    live = LiveMarker(
+        deployment_sid=live_deployment.sid if live_deployment else None,
+        build_sid=environment.build_sid,
+    )
     wanted = {d.build_sid for d in page.items if d.build_sid}
     if environment.build_sid:
         wanted.add(environment.build_sid)
     builds = _builds(client, service_sid, wanted)
-    live_deployment_sid = live.deployment.sid if live.deployment else None
     override = _pipeline_overrides([service_sid]).get(service_sid, ())
     return EnvironmentDetail(
         service=service,
         environment=environment,
         live_build=builds.get(environment.build_sid or ""),
-        live_deployment_sid=live_deployment_sid,
+        live=live,
         history=HistoryPage(
-            rows=_history_rows(page, builds, live_deployment_sid, environment.build_sid),
+            rows=_history_rows(page, builds, live),
             next_cursor=page.next_cursor,
             page_size=page_size,
         ),
         pipeline=tuple(pipeline_order(environments, override)),
-        note=records.environment_observe(environments=[environment]).get(
+        note=records.environment_notes(environments=[environment]).get(
             environment.sid, EnvironmentNote()
         ),
         cleared_history=tuple(records.durable_history(environment_sid=environment.sid)),
@@ -400,17 +389,13 @@ def environment_detail(
 
 
 def history_page(
-    *,
-    service_sid: str,
-    environment_sid: str,
-    cursor: str,
-    live_deployment_sid: str | None,
-    live_build_sid: str | None = None,
+    *, service_sid: str, environment_sid: str, cursor: str, live: LiveMarker
 ) -> HistoryPage:
     """The next page of an environment's deployments: one upstream list call.
 
-    The live deployment is the one the first page found; build statuses come from the
-    build cache, so only a build never seen before costs another read.
+    `live` is what the first page found live (handed on signed, see forms.LiveField);
+    build statuses come from the build cache, so only a build never seen before costs
+    another read.
     """
     client = _client()
     page = client.deployment_page(
@@ -418,7 +403,7 @@ def history_page(
     )
     builds = _builds(client, service_sid, {d.build_sid for d in page.items if d.build_sid})
     return HistoryPage(
-        rows=_history_rows(page, builds, live_deployment_sid, live_build_sid),
+        rows=_history_rows(page, builds, live),
         next_cursor=page.next_cursor,
         page_size=len(page.items),
     )
@@ -504,6 +489,8 @@ class ActionPreview:
     build: Build | None = None
     live_build: Build | None = None
     source: Environment | None = None
+    # For a restore: the clear whose earlier build it would bring back.
+    clear_entry: AuditEntry | None = None
 
 
 def action_preview(
@@ -516,6 +503,10 @@ def action_preview(
 ) -> ActionPreview:
     """Service, target environment, the build to deploy and what is live there now."""
     client = _client()
+    clear_entry = None
+    if action == AuditEntry.Action.RESTORE:
+        clear_entry = records.restorable_clear(environment_sid=environment_sid)
+        build_sid = clear_entry.previous_build_sid if clear_entry else None
     reads: list[Callable[[], object]] = [
         lambda: client.service_get(service=service_sid),
         lambda: client.environment_get(service_sid=service_sid, environment_sid=environment_sid),
@@ -542,4 +533,38 @@ def action_preview(
         build=builds.get(build_sid or ""),
         live_build=builds.get(environment.build_sid or ""),
         source=source,
+        clear_entry=clear_entry,
     )
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+def audit_entry_list(
+    *,
+    service: str = "",
+    environment: str = "",
+    user: str = "",
+    action: str = "",
+    outcome: str = "",
+) -> QuerySet[AuditEntry]:
+    """Audit entries matching every given filter, newest first."""
+    entries = AuditEntry.objects.order_by("-created_at", "-id")
+    if service:
+        # Entries keep the service's display name; the SID is what never changes.
+        entries = entries.filter(
+            Q(service_sid__iexact=service)
+            | Q(service_name__icontains=service)
+            | Q(service_unique_name__icontains=service)
+        )
+    if environment:
+        entries = entries.filter(
+            Q(environment_sid__iexact=environment) | Q(environment_name__iexact=environment)
+        )
+    if user:
+        entries = entries.filter(actor__iexact=user)
+    if action:
+        entries = entries.filter(action=action)
+    if outcome:
+        entries = entries.filter(outcome=outcome)
+    return entries

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from deployments_app import converters
-from deployments_app.views import actions, audit, pages
+from deployments_app.views import actions, audit, pages, refresh
 
 register_converter(converters.ServiceSidConverter, "service_sid")
 register_converter(converters.EnvironmentSidConverter, "environment_sid")
@@ -27,6 +27,8 @@ urlpatterns = [
     path("actions/redeploy/", actions.redeploy, name="redeploy"),
     path("actions/restore/", actions.restore, name="restore"),
     path("actions/clear/", actions.clear, name="clear"),
+    # Reconcile our records with Twilio now (page reads never write).
+    path("refresh/", refresh.refresh, name="refresh"),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
 ]

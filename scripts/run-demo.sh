@@ -37,6 +37,12 @@ pids+=($!)
 for _ in $(seq 1 50); do port_busy "$EMULATOR_PORT" && break; sleep 0.1; done
 port_busy "$EMULATOR_PORT" || { echo "The emulator did not start." >&2; exit 1; }
 
+# Page reads never write: reconcile records what is live now as the baseline, and then,
+# as cron does in production, every minute (outside changes, unfinished actions).
+"$PY" manage.py reconcile || echo "(reconcile could not read everything; starting anyway)"
+( while sleep 60; do "$PY" manage.py reconcile >/dev/null 2>&1 || true; done ) &
+pids+=($!)
+
 echo
 echo "Dashboard: http://127.0.0.1:$DASHBOARD_PORT  (sign in with a demo user above; Ctrl-C stops)"
 "$PY" manage.py runserver "127.0.0.1:$DASHBOARD_PORT" --noreload &

@@ -36,8 +36,8 @@ def live_since_and_previous(
 ) -> tuple[Deployment | None, str | None]:
     """The deployment that made `live_build_sid` live, and the build live before it.
 
-    The build before is the newest build other than the live one deployed before that
-    deployment (a clear in between does not count: it deployed no build).
+    The build before is what the deployment just before it (skipping redeploys of the
+    same build) put live: None when that was a clear, or when there is none.
     """
     if not live_build_sid:
         return None, None
@@ -46,11 +46,6 @@ def live_since_and_previous(
     if live_index is None:
         return None, None
     previous = next(
-        (
-            d.build_sid
-            for d in ordered[live_index + 1 :]
-            if d.build_sid and d.build_sid != live_build_sid
-        ),
-        None,
+        (d.build_sid for d in ordered[live_index + 1 :] if d.build_sid != live_build_sid), None
     )
     return ordered[live_index], previous

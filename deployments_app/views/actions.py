@@ -1,5 +1,6 @@
 """Deployment actions. GET renders the confirmation (and changes nothing); POST acts.
 
+All four are one view (`_action_view`) with their own form, preview and service call.
 With htmx the confirmation opens in a dialog; the POST's answer is a message for
 #messages plus a `deploymentChanged` event that makes every widget showing an
 environment refresh itself. A refusal goes back into the dialog (HX-Retarget), with
@@ -9,7 +10,10 @@ its 4xx status. Without JavaScript both steps are plain pages and a redirect.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from django import forms as django_forms
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -22,33 +26,67 @@ from deployments_app.models import AuditEntry
 from deployments_app.services import deployments
 from deployments_app.views.common import (
     HtmxHttpRequest,
+    View,
     client_ip,
+    is_partial,
     upstream_errors,
-    wants_partial,
 )
 
 Action = AuditEntry.Action
+Data = dict[str, Any]
 
 
-def _confirm(
-    request: HtmxHttpRequest, preview: selectors.ActionPreview, **extra: object
-) -> HttpResponse:
-    template = "confirm.html#dialog" if wants_partial(request) else "confirm.html"
-    context = {
-        "preview": preview,
-        "can_deploy": deployments.user_can_deploy(request.user),
-        "can_clear": deployments.user_can_clear(request.user),
-        **extra,
-    }
-    return render(request, template, context)
+@dataclass(frozen=True)
+class _Spec:
+    """What differs between the four actions: their forms, preview and service call."""
+
+    action: str
+    confirm_form: type[django_forms.Form]
+    post_form: type[django_forms.Form]
+    preview: Callable[[Data], selectors.ActionPreview]
+    perform: Callable[[HtmxHttpRequest, Data], deployments.ActionOutcome]
+    # Where a request without JavaScript lands afterwards: "overview" or "environment".
+    back: str = "environment"
 
 
-def _back_to(request: HtmxHttpRequest, service_sid: str, environment_sid: str) -> str:
-    if service_sid and environment_sid and request.POST.get("next") == "environment":
-        try:
-            return reverse("environment", args=[service_sid, environment_sid])
-        except Exception:
-            return reverse("overview")
+def _action_view(spec: _Spec) -> View:
+    @require_http_methods(["GET", "POST"])
+    @upstream_errors
+    def view(request: HtmxHttpRequest) -> HttpResponse:
+        if request.method == "GET":
+            form = spec.confirm_form(request.GET)
+            if not form.is_valid():
+                return _error(request, forms.errors_sentence(form), status=400)
+            return _confirm(request, spec.preview(form.cleaned_data))
+        form = spec.post_form(request.POST)
+        if not form.is_valid():
+            # Still an attempted action: audited as refused, with the form's own words.
+            return _act(
+                request,
+                lambda: deployments.action_refuse_input(
+                    action=spec.action,
+                    actor=request.user,
+                    submitted=request.POST.dict(),
+                    message=forms.errors_sentence(form),
+                    client_ip=client_ip(request),
+                ),
+                back=_back(spec, {}),
+            )
+        data = form.cleaned_data
+        return _act(request, lambda: spec.perform(request, data), back=_back(spec, data))
+
+    view.__name__ = spec.action
+    return view
+
+
+def _confirm(request: HtmxHttpRequest, preview: selectors.ActionPreview) -> HttpResponse:
+    template = "confirm.html#dialog" if is_partial(request) else "confirm.html"
+    return render(request, template, {"preview": preview})
+
+
+def _back(spec: _Spec, data: Data) -> str:
+    if spec.back == "environment" and data.get("service") and data.get("environment"):
+        return reverse("environment", args=[data["service"], data["environment"]])
     return reverse("overview")
 
 
@@ -61,23 +99,17 @@ def _act(
     try:
         outcome = perform()
     except deployments.ActionError as error:
-        if not request.htmx:
-            messages.error(request, error.message)
-            return HttpResponseRedirect(back)
-        response = render(
-            request, "confirm.html#action-error", {"message": error.message}, status=error.status
-        )
-        return retarget(response, "#dialog-error")
-    level = "success" if outcome.entry.outcome == AuditEntry.Outcome.SUCCEEDED else "info"
-    if not request.htmx:
+        return _result_error(request, error.message, status=error.status, back=back)
+    changed = outcome.entry.outcome == AuditEntry.Outcome.SUCCEEDED
+    if not is_partial(request):
         messages.add_message(
-            request, messages.SUCCESS if level == "success" else messages.INFO, outcome.message
+            request, messages.SUCCESS if changed else messages.INFO, outcome.message
         )
         return HttpResponseRedirect(back)
     response = render(
         request,
         "confirm.html#action-result",
-        {"message": outcome.message, "level": "ok" if level == "success" else "info"},
+        {"message": outcome.message, "level": "ok" if changed else "info"},
     )
     response = retarget(response, "#messages")
     # Every overview cell, history and build panel listening for this refreshes itself.
@@ -88,126 +120,102 @@ def _act(
     )
 
 
-@require_http_methods(["GET", "POST"])
-@upstream_errors
-def promote(request: HtmxHttpRequest) -> HttpResponse:
-    if request.method == "GET":
-        form = forms.PromoteForm(request.GET)
-        if not form.is_valid():
-            return _bad_request(request)
-        preview = selectors.action_preview(
+def _result_error(
+    request: HtmxHttpRequest, message: str, *, status: int, back: str
+) -> HttpResponse:
+    if not is_partial(request):
+        messages.error(request, message)
+        return HttpResponseRedirect(back)
+    return retarget(_error(request, message, status=status), "#dialog-error")
+
+
+def _error(request: HtmxHttpRequest, message: str, *, status: int) -> HttpResponse:
+    template = "confirm.html#action-error" if is_partial(request) else "upstream_error.html"
+    return render(request, template, {"message": message}, status=status)
+
+
+# --- the four actions ------------------------------------------------------------------------
+
+promote = _action_view(
+    _Spec(
+        action=Action.PROMOTE,
+        confirm_form=forms.PromoteForm,
+        post_form=forms.PromoteForm,
+        preview=lambda data: selectors.action_preview(
             action=Action.PROMOTE,
-            service_sid=form.cleaned_data["service"],
-            environment_sid=form.cleaned_data["target"],
-            source_environment_sid=form.cleaned_data["source"],
-        )
-        return _confirm(request, preview)
-    form = forms.PromoteForm(request.POST)
-    data = form.cleaned_data if form.is_valid() else {}
-    return _act(
-        request,
-        lambda: deployments.deployment_promote(
+            service_sid=data["service"],
+            environment_sid=data["target"],
+            source_environment_sid=data["source"],
+        ),
+        perform=lambda request, data: deployments.deployment_promote(
             actor=request.user,
-            service_sid=data.get("service", ""),
-            source_environment_sid=data.get("source", ""),
-            target_environment_sid=data.get("target", ""),
+            service_sid=data["service"],
+            source_environment_sid=data["source"],
+            target_environment_sid=data["target"],
+            reason=data["reason"],
             client_ip=client_ip(request),
         ),
-        back=reverse("overview"),
+        back="overview",
     )
+)
 
-
-@require_http_methods(["GET", "POST"])
-@upstream_errors
-def redeploy(request: HtmxHttpRequest) -> HttpResponse:
-    if request.method == "GET":
-        form = forms.RedeployForm(request.GET)
-        if not form.is_valid():
-            return _bad_request(request)
-        preview = selectors.action_preview(
+redeploy = _action_view(
+    _Spec(
+        action=Action.REDEPLOY,
+        confirm_form=forms.RedeployForm,
+        post_form=forms.RedeployForm,
+        preview=lambda data: selectors.action_preview(
             action=Action.REDEPLOY,
-            service_sid=form.cleaned_data["service"],
-            environment_sid=form.cleaned_data["environment"],
-            build_sid=form.cleaned_data["build"],
-        )
-        return _confirm(request, preview)
-    form = forms.RedeployForm(request.POST)
-    data = form.cleaned_data if form.is_valid() else {}
-    return _act(
-        request,
-        lambda: deployments.deployment_redeploy(
+            service_sid=data["service"],
+            environment_sid=data["environment"],
+            build_sid=data["build"],
+        ),
+        perform=lambda request, data: deployments.deployment_redeploy(
             actor=request.user,
-            service_sid=data.get("service", ""),
-            environment_sid=data.get("environment", ""),
-            build_sid=data.get("build", ""),
-            reason=data.get("reason", ""),
+            service_sid=data["service"],
+            environment_sid=data["environment"],
+            build_sid=data["build"],
+            reason=data["reason"],
             client_ip=client_ip(request),
         ),
-        back=_back_to(request, data.get("service", ""), data.get("environment", "")),
     )
+)
 
-
-@require_http_methods(["GET", "POST"])
-@upstream_errors
-def restore(request: HtmxHttpRequest) -> HttpResponse:
-    if request.method == "GET":
-        form = forms.EnvironmentActionForm(request.GET)
-        if not form.is_valid():
-            return _bad_request(request)
-        clear_entry = deployments.restorable_build(environment_sid=form.cleaned_data["environment"])
-        preview = selectors.action_preview(
+restore = _action_view(
+    _Spec(
+        action=Action.RESTORE,
+        confirm_form=forms.EnvironmentActionForm,
+        post_form=forms.EnvironmentActionForm,
+        preview=lambda data: selectors.action_preview(
             action=Action.RESTORE,
-            service_sid=form.cleaned_data["service"],
-            environment_sid=form.cleaned_data["environment"],
-            build_sid=clear_entry.previous_build_sid if clear_entry else None,
-        )
-        return _confirm(request, preview, clear_entry=clear_entry)
-    form = forms.EnvironmentActionForm(request.POST)
-    data = form.cleaned_data if form.is_valid() else {}
-    return _act(
-        request,
-        lambda: deployments.deployment_restore(
+            service_sid=data["service"],
+            environment_sid=data["environment"],
+        ),
+        perform=lambda request, data: deployments.deployment_restore(
             actor=request.user,
-            service_sid=data.get("service", ""),
-            environment_sid=data.get("environment", ""),
+            service_sid=data["service"],
+            environment_sid=data["environment"],
             client_ip=client_ip(request),
         ),
-        back=_back_to(request, data.get("service", ""), data.get("environment", "")),
     )
+)
 
-
-@require_http_methods(["GET", "POST"])
-@upstream_errors
-def clear(request: HtmxHttpRequest) -> HttpResponse:
-    if request.method == "GET":
-        form = forms.EnvironmentActionForm(request.GET)
-        if not form.is_valid():
-            return _bad_request(request)
-        preview = selectors.action_preview(
+clear = _action_view(
+    _Spec(
+        action=Action.CLEAR,
+        confirm_form=forms.EnvironmentActionForm,
+        post_form=forms.ClearForm,
+        preview=lambda data: selectors.action_preview(
             action=Action.CLEAR,
-            service_sid=form.cleaned_data["service"],
-            environment_sid=form.cleaned_data["environment"],
-        )
-        return _confirm(request, preview)
-    form = forms.ClearForm(request.POST)
-    data = form.cleaned_data if form.is_valid() else {}
-    return _act(
-        request,
-        lambda: deployments.environment_clear(
+            service_sid=data["service"],
+            environment_sid=data["environment"],
+        ),
+        perform=lambda request, data: deployments.environment_clear(
             actor=request.user,
-            service_sid=data.get("service", ""),
-            environment_sid=data.get("environment", ""),
-            confirmation=data.get("confirmation", ""),
+            service_sid=data["service"],
+            environment_sid=data["environment"],
+            confirmation=data["confirmation"],
             client_ip=client_ip(request),
         ),
-        back=_back_to(request, data.get("service", ""), data.get("environment", "")),
     )
-
-
-def _bad_request(request: HtmxHttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "confirm.html#action-error" if request.htmx else "upstream_error.html",
-        {"message": "This link is incomplete: it does not name a service and environment."},
-        status=400,
-    )
+)

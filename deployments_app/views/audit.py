@@ -11,79 +11,22 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from django import forms
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from deployments_app.forms import AuditFilterForm
 from deployments_app.models import AuditEntry
-from deployments_app.views.common import HtmxHttpRequest, wants_partial
+from deployments_app.selectors import audit_entry_list
+from deployments_app.views.common import HtmxHttpRequest, is_partial
 
 PAGE_SIZE = 50
-MAX_FILTER_LENGTH = 100
 
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-class AuditFilterForm(forms.Form):
-    """The audit page's filters, all optional; an empty form lists everything."""
-
-    service = forms.CharField(
-        required=False,
-        max_length=MAX_FILTER_LENGTH,
-        help_text="Service name (or part of it) or SID",
-        widget=forms.TextInput(attrs={"placeholder": "Name or SID"}),
-    )
-    environment = forms.CharField(
-        required=False,
-        max_length=MAX_FILTER_LENGTH,
-        help_text="Environment unique name or SID",
-        widget=forms.TextInput(attrs={"placeholder": "e.g. production"}),
-    )
-    user = forms.CharField(
-        required=False, max_length=150, widget=forms.TextInput(attrs={"placeholder": "Username"})
-    )
-    action = forms.ChoiceField(
-        required=False, choices=[("", "Any action"), *AuditEntry.Action.choices]
-    )
-    outcome = forms.ChoiceField(
-        required=False, choices=[("", "Any outcome"), *AuditEntry.Outcome.choices]
-    )
-
-
-def audit_entry_list(
-    *,
-    service: str = "",
-    environment: str = "",
-    user: str = "",
-    action: str = "",
-    outcome: str = "",
-) -> QuerySet[AuditEntry]:
-    """Audit entries matching every given filter, newest first (a selector: reads only)."""
-    entries = AuditEntry.objects.order_by("-created_at", "-id")
-    if service:
-        # Entries keep the service's display name; the SID is what never changes.
-        entries = entries.filter(
-            Q(service_sid__iexact=service)
-            | Q(service_name__icontains=service)
-            | Q(service_unique_name__icontains=service)
-        )
-    if environment:
-        entries = entries.filter(
-            Q(environment_sid__iexact=environment) | Q(environment_name__iexact=environment)
-        )
-    if user:
-        entries = entries.filter(actor__iexact=user)
-    if action:
-        entries = entries.filter(action=action)
-    if outcome:
-        entries = entries.filter(outcome=outcome)
-    return entries
 
 
 @require_GET
@@ -99,7 +42,7 @@ def audit_list(request: HtmxHttpRequest) -> HttpResponse:
     else:
         status = 400
     # A history restore (back button with htmx's cache off) needs the whole page.
-    partial = wants_partial(request)
+    partial = is_partial(request)
     template = "audit.html#audit-results" if partial else "audit.html"
     response = render(request, template, context, status=status)
     # The same URL answers with a fragment or a page: caches must keep them apart.

@@ -27,8 +27,11 @@ class HtmxHttpRequest(HttpRequest):
 View = Callable[..., HttpResponse]
 
 
-def wants_partial(request: HtmxHttpRequest) -> bool:
-    """An htmx request for a fragment; htmx's back-button restore needs the whole page."""
+def is_partial(request: HtmxHttpRequest) -> bool:
+    """Whether to answer with a fragment: the one way views ask "is this htmx?".
+
+    htmx's back-button restore (history_restore_request) needs the whole page.
+    """
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
@@ -57,7 +60,7 @@ def upstream_errors(view: View) -> View:
             else:
                 status = 502
             template = "upstream_error.html"
-            if wants_partial(request):
+            if is_partial(request):
                 template += "#upstream-error"
             return render(request, template, {"message": exc.user_message}, status=status)
 

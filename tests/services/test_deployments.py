@@ -18,7 +18,7 @@ from django.db import connections
 
 from deployments_app import roles
 from deployments_app.models import AuditEntry, DeploymentRecord, EnvironmentLock, EnvironmentState
-from deployments_app.services import deployments
+from deployments_app.services import deployments, reconcile, records
 from deployments_app.services.deployments import (
     ActionFailed,
     ActionRefused,
@@ -26,9 +26,8 @@ from deployments_app.services.deployments import (
     deployment_redeploy,
     deployment_restore,
     environment_clear,
-    restorable_build,
 )
-from deployments_app.services.serverless import get_client
+from deployments_app.services.serverless import ServerlessClient, get_client
 from serverless_emulator import Fault
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +143,11 @@ def test_promote_deploys_the_source_build_and_records_who_did_it(upstream, manag
     assert entry.completed_at is not None
     assert entry.error_message == ""
     assert outcome.message.startswith(f"Promoted {dev.build_sid} in stage")
+    assert outcome.deployment is not None
+    assert (outcome.deployment.build_sid, outcome.deployment.environment_sid) == (
+        dev.build_sid,
+        stage.sid,
+    )
 
     record = DeploymentRecord.objects.get(deployment_sid=newest.sid)
     assert (record.environment_sid, record.build_sid, record.deployed_by) == (
@@ -191,11 +195,9 @@ def test_redeploy_rolls_back_to_a_build_of_the_history_with_its_reason(upstream,
 
 
 def test_clear_empties_the_environment_and_marks_earlier_records_cleared(upstream, manager):
-    from deployments_app.services.records import history_sync
-
     stage = env(upstream, "partner-portal", "stage")
     history = get_client().deployment_iter(service_sid=stage.service_sid, environment_sid=stage.sid)
-    history_sync(
+    reconcile.history_record(
         service_sid=stage.service_sid, environment_sid=stage.sid, deployments=list(history)
     )
     seen = DeploymentRecord.objects.count()
@@ -225,7 +227,7 @@ def test_clear_empties_the_environment_and_marks_earlier_records_cleared(upstrea
     assert clear_record.cleared_upstream_at is None
     state = EnvironmentState.objects.get(environment_sid=stage.sid)
     assert (state.expected_build_sid, state.last_action) == ("", entry)
-    assert restorable_build(environment_sid=stage.sid) == entry
+    assert records.restorable_clear(environment_sid=stage.sid) == entry
 
 
 def test_restore_redeploys_the_build_that_was_live_before_the_clear(upstream, manager):
@@ -253,7 +255,7 @@ def test_restore_redeploys_the_build_that_was_live_before_the_clear(upstream, ma
     assert (state.expected_build_sid, state.last_action) == (stage.build_sid, entry)
     assert list(AuditEntry.objects.order_by("id")) == [clear, entry]
     # Restored once: there is nothing left to restore.
-    assert restorable_build(environment_sid=stage.sid) is None
+    assert records.restorable_clear(environment_sid=stage.sid) is None
 
 
 def test_promoting_a_build_already_live_on_the_target_is_a_noop(upstream, manager):
@@ -319,6 +321,39 @@ def test_clearing_an_empty_environment_is_a_noop(upstream, manager):
     assert upstream.store.deployments(production.sid) == []
     assert (outcome.entry.action, outcome.entry.outcome) == (Action.CLEAR, Outcome.NOOP)
     assert outcome.message == "production is already clear; nothing changed."
+
+
+def test_a_second_clear_is_a_noop_after_the_first_deployed_nothing(upstream, manager):
+    production = env(upstream, "ivr-flows", "production")
+    assert production.build_sid
+
+    first = environment_clear(
+        actor=manager,
+        service_sid=production.service_sid,
+        environment_sid=production.sid,
+        confirmation="production",
+    )
+    again = environment_clear(
+        actor=manager,
+        service_sid=production.service_sid,
+        environment_sid=production.sid,
+        confirmation="production",
+    )
+
+    assert first.deployment is not None and first.deployment.build_sid is None
+    assert (first.entry.outcome, again.entry.outcome) == (Outcome.SUCCEEDED, Outcome.NOOP)
+    assert again.deployment is None
+    assert [p.form for p in deployment_posts(upstream)] == [{}]
+
+
+def test_the_client_turns_twilio_409_into_an_already_live_result(api, upstream, recorded):
+    dev = env(upstream, "ivr-flows", "dev")
+    result = api.deployment_create(
+        service_sid=dev.service_sid, environment_sid=dev.sid, build_sid=dev.build_sid
+    )
+    assert result.already_live
+    assert result.deployment is None
+    assert [r.status for r in recorded() if r.method == "POST"] == [409]
 
 
 # --- refusals: no POST, one `refused` entry with the message ---------------------------------
@@ -395,6 +430,27 @@ def test_malformed_sids_are_refused_before_any_request(
     assert sent(upstream) == []
 
 
+@pytest.mark.parametrize(
+    ("source", "target", "named"),
+    [
+        ("ZEnot-a-sid", "ZE" + "1" * 32, "source environment"),
+        ("ZE" + "0" * 32, "ZB" + "1" * 32, "environment"),
+    ],
+)
+def test_a_promote_with_a_malformed_sid_is_refused_before_any_request(
+    upstream, manager, source, target, named
+):
+    with pytest.raises(ActionRefused) as caught:
+        deployment_promote(
+            actor=manager,
+            service_sid=UNKNOWN_SERVICE,
+            source_environment_sid=source,
+            target_environment_sid=target,
+        )
+    assert_refused(upstream, caught, status=400, message=f"is not a valid {named} SID")
+    assert sent(upstream) == []
+
+
 def test_an_unknown_service_or_environment_is_refused_as_not_found(upstream, manager):
     ivr = env(upstream, "ivr-flows", "stage")
     other = env(upstream, "sms-notifications", "stage")
@@ -419,18 +475,18 @@ def test_an_unknown_service_or_environment_is_refused_as_not_found(upstream, man
     assert env(upstream, "sms-notifications", "stage").build_sid == other.build_sid
 
 
-def test_a_build_that_is_still_building_is_refused(upstream, manager):
+@pytest.mark.parametrize("status", ["building", "failed"])
+def test_a_build_that_is_not_completed_is_refused(upstream, manager, status):
     stage = env(upstream, "ivr-flows", "stage")
-    building = upstream.store.builds("ivr-flows")[0]
-    assert building.status == "building"
+    build = next(b for b in upstream.store.builds("ivr-flows") if b.status == status)
     with pytest.raises(ActionRefused) as caught:
         deployment_redeploy(
             actor=manager,
             service_sid=stage.service_sid,
             environment_sid=stage.sid,
-            build_sid=building.sid,
+            build_sid=build.sid,
         )
-    assert_refused(upstream, caught, status=400, message="is building, not completed")
+    assert_refused(upstream, caught, status=400, message=f"is {status}, not completed")
     assert caught.value.entry.previous_build_sid == stage.build_sid
 
 
@@ -597,7 +653,7 @@ def test_a_timeout_after_the_deployment_took_effect_is_settled_by_rereading(
         target_environment_sid=stage.sid,
     )
 
-    assert outcome.result.confirmed_by_reread
+    assert outcome.confirmed_by_reread
     deployments_now = upstream.store.deployments(stage.sid)
     assert len(deployments_now) == before + 1, "exactly one deployment, never a second"
     assert get_client().stats.timeouts == 1
@@ -671,16 +727,14 @@ def test_a_failed_read_under_the_lock_is_an_audited_failure(
 def test_a_worker_interrupted_after_the_post_leaves_an_unknown_entry(
     upstream, manager, monkeypatch
 ):
-    from deployments_app.services import records, serverless_ops
-
     stage = env(upstream, "partner-portal", "stage")
-    real_clear = serverless_ops.clear
+    real_create = ServerlessClient.deployment_create
 
-    def clear_then_die(**kwargs):
-        real_clear(**kwargs)
+    def clear_then_die(self, **kwargs):
+        real_create(self, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(serverless_ops, "clear", clear_then_die)
+    monkeypatch.setattr(ServerlessClient, "deployment_create", clear_then_die)
     with pytest.raises(KeyboardInterrupt):
         environment_clear(
             actor=manager,
@@ -696,8 +750,10 @@ def test_a_worker_interrupted_after_the_post_leaves_an_unknown_entry(
     environment = get_client().environment_get(
         service_sid=stage.service_sid, environment_sid=stage.sid
     )
-    notes = records.environment_observe(environments=[environment])
+    report = reconcile.environments_reconcile(environments=[environment])
+    notes = records.environment_notes(environments=[environment])
     entry.refresh_from_db()
+    assert report.entries_settled == 1
     assert entry.outcome == Outcome.SUCCEEDED
     assert entry.error_message == "Reconciled: the environment runs nothing."
     assert notes[stage.sid].cleared is not None

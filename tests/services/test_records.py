@@ -1,8 +1,9 @@
-"""The dashboard's own records (services/records.py), kept in step with reads of the emulator.
+"""The dashboard's own records: written by services/reconcile.py, read by services/records.py.
 
 Deployments seen are recorded once; who deployed what is kept; an environment changed
-outside the dashboard is noticed once; entries left behind by a dead worker are settled
-by what is live; and each environment gets the note the pages show.
+outside the dashboard is recorded once by a reconcile (and shown, unrecorded, by a read
+before that); entries left behind by a dead worker are settled by what is live; and each
+environment gets the note the pages show. Reading notes never writes.
 """
 
 from __future__ import annotations
@@ -24,13 +25,17 @@ from deployments_app.services.deployments import (
     environment_clear,
 )
 from deployments_app.services.locks import LOCK_SECONDS
-from deployments_app.services.records import (
+from deployments_app.services.reconcile import (
     STALE_READ_SECONDS,
+    environments_reconcile,
+    history_record,
+)
+from deployments_app.services.records import (
     EnvironmentNote,
+    OutsideChange,
     deployers,
     durable_history,
-    environment_observe,
-    history_sync,
+    environment_notes,
 )
 from deployments_app.services.serverless import get_client
 
@@ -63,8 +68,23 @@ def read(upstream, *stored):
 def read_all(upstream):
     client = get_client()
     services = [s.sid for s in upstream.store.services()]
-    per_service = client.environments_for_services(service_sids=services)
-    return [e for environments in per_service.values() for e in environments]
+    per_service = client.read_many(lambda sid: client.environment_list(service_sid=sid), services)
+    return [e for environments in per_service for e in environments]
+
+
+def observe(*, environments):
+    """What a reconcile does with freshly read environments, then what a page shows."""
+    environments_reconcile(environments=environments)
+    return environment_notes(environments=environments)
+
+
+def recorded_change(entry) -> OutsideChange:
+    return OutsideChange(
+        previous_build_sid=entry.previous_build_sid,
+        build_sid=entry.build_sid,
+        recorded_at=entry.created_at,
+        entry=entry,
+    )
 
 
 def history(upstream, stored):
@@ -103,13 +123,19 @@ def abandoned(stored, *, action: str, build_sid: str, outcome=Outcome.PENDING, a
 # --- deployments seen ------------------------------------------------------------------------
 
 
-def test_history_sync_records_every_deployment_once(upstream, django_assert_num_queries):
+def test_history_record_records_every_deployment_once(upstream, django_assert_num_queries):
     dev = env(upstream, "ivr-flows", "dev")
     deployments = history(upstream, dev)
     assert len(deployments) == 180
 
-    history_sync(service_sid=dev.service_sid, environment_sid=dev.sid, deployments=deployments)
-    history_sync(service_sid=dev.service_sid, environment_sid=dev.sid, deployments=deployments)
+    first = history_record(
+        service_sid=dev.service_sid, environment_sid=dev.sid, deployments=deployments
+    )
+    second = history_record(
+        service_sid=dev.service_sid, environment_sid=dev.sid, deployments=deployments
+    )
+
+    assert (first, second) == (180, 0)
 
     records = DeploymentRecord.objects.filter(environment_sid=dev.sid)
     assert records.count() == 180
@@ -122,16 +148,16 @@ def test_history_sync_records_every_deployment_once(upstream, django_assert_num_
     )
     assert newest.date_created == deployments[0].date_created
     assert (newest.deployed_by, newest.cleared_upstream_at) == ("", None)
-    # Cheap on every page read: nothing new costs one read-only query.
+    # Cheap on every reconcile: nothing new costs one read-only query.
     with django_assert_num_queries(1):
-        history_sync(
+        history_record(
             service_sid=dev.service_sid, environment_sid=dev.sid, deployments=deployments[:50]
         )
     with django_assert_num_queries(0):
-        history_sync(service_sid=dev.service_sid, environment_sid=dev.sid, deployments=[])
+        history_record(service_sid=dev.service_sid, environment_sid=dev.sid, deployments=[])
 
 
-def test_history_sync_keeps_who_deployed(upstream, manager):
+def test_history_record_keeps_who_deployed(upstream, manager):
     dev, stage = env(upstream, "ivr-flows", "dev"), env(upstream, "ivr-flows", "stage")
     promoted = deployment_promote(
         actor=manager,
@@ -140,7 +166,7 @@ def test_history_sync_keeps_who_deployed(upstream, manager):
         target_environment_sid=stage.sid,
     ).entry
 
-    history_sync(
+    history_record(
         service_sid=stage.service_sid,
         environment_sid=stage.sid,
         deployments=history(upstream, stage),
@@ -162,7 +188,9 @@ def test_deployers_names_who_made_the_deployments_made_here(upstream, manager):
         target_environment_sid=stage.sid,
     ).entry.deployment_sid
     deployments = history(upstream, stage)
-    history_sync(service_sid=stage.service_sid, environment_sid=stage.sid, deployments=deployments)
+    history_record(
+        service_sid=stage.service_sid, environment_sid=stage.sid, deployments=deployments
+    )
 
     found = deployers(deployment_sids=(d.sid for d in deployments))
 
@@ -178,28 +206,41 @@ def test_first_observation_is_a_baseline_not_a_change(upstream, django_assert_ma
     assert len(environments) == 15
 
     with django_assert_max_num_queries(3):
-        notes = environment_observe(environments=environments)
+        report = environments_reconcile(environments=environments)
+    with django_assert_max_num_queries(2):
+        notes = environment_notes(environments=environments)
 
+    assert (report.environments, report.baselines, report.outside_changes) == (15, 15, 0)
     assert notes == {e.sid: EnvironmentNote() for e in environments}
     states = {s.environment_sid: s for s in EnvironmentState.objects.all()}
     assert {sid: (s.known, s.expected_build_sid) for sid, s in states.items()} == {
         e.sid: (True, e.build_sid or "") for e in environments
     }
     assert not AuditEntry.objects.exists()
-    # Every later read of an unchanged account: two queries for all its environments.
+    # Every later reconcile of an unchanged account: two queries for all its environments.
     with django_assert_max_num_queries(2):
-        environment_observe(environments=read_all(upstream))
+        environments_reconcile(environments=read_all(upstream))
     assert not AuditEntry.objects.exists()
-    assert environment_observe(environments=[]) == {}
+    assert observe(environments=[]) == {}
 
 
 def test_a_change_made_outside_the_dashboard_is_recorded_once(upstream):
     stage = env(upstream, "ivr-flows", "stage")
-    environment_observe(environments=read_all(upstream))
+    observe(environments=read_all(upstream))
     target = earlier_build(upstream, stage)
     upstream.store.deploy(stage.sid, target)
 
-    notes = environment_observe(environments=read_all(upstream))
+    # A page read before the next reconcile shows the change, and writes nothing.
+    before = environment_notes(environments=read_all(upstream))
+    assert before[stage.sid].changed_outside == OutsideChange(
+        previous_build_sid=stage.build_sid, build_sid=target, recorded_at=None
+    )
+    assert not AuditEntry.objects.exists()
+    assert EnvironmentState.objects.get(environment_sid=stage.sid).expected_build_sid == (
+        stage.build_sid
+    )
+
+    notes = observe(environments=read_all(upstream))
 
     entry = AuditEntry.objects.get()
     assert (entry.action, entry.actor, entry.via, entry.outcome) == (
@@ -216,14 +257,14 @@ def test_a_change_made_outside_the_dashboard_is_recorded_once(upstream):
     assert (entry.previous_build_sid, entry.build_sid) == (stage.build_sid, target)
     assert "seen at" in entry.error_message
     assert entry.completed_at is not None
-    assert notes[stage.sid] == EnvironmentNote(changed_outside=entry)
+    assert notes[stage.sid] == EnvironmentNote(changed_outside=recorded_change(entry))
     state = EnvironmentState.objects.get(environment_sid=stage.sid)
     assert (state.expected_build_sid, state.external_change) == (target, entry)
     assert all(note == EnvironmentNote() for sid, note in notes.items() if sid != stage.sid)
 
-    again = environment_observe(environments=read_all(upstream))
+    again = observe(environments=read_all(upstream))
     assert AuditEntry.objects.count() == 1
-    assert again[stage.sid].changed_outside == entry
+    assert again[stage.sid].changed_outside == recorded_change(entry)
 
 
 def test_an_outside_clear_after_a_dashboard_action_is_noticed(upstream, manager):
@@ -234,14 +275,14 @@ def test_an_outside_clear_after_a_dashboard_action_is_noticed(upstream, manager)
         source_environment_sid=dev.sid,
         target_environment_sid=stage.sid,
     ).entry
-    assert environment_observe(environments=read(upstream, stage))[stage.sid] == EnvironmentNote()
+    assert observe(environments=read(upstream, stage))[stage.sid] == EnvironmentNote()
 
     upstream.store.deploy(stage.sid, None)
-    notes = environment_observe(environments=read(upstream, stage))
+    notes = observe(environments=read(upstream, stage))
 
     external = AuditEntry.objects.get(action=Action.EXTERNAL)
     assert (external.previous_build_sid, external.build_sid) == (dev.build_sid, "")
-    assert notes[stage.sid].changed_outside == external
+    assert notes[stage.sid].changed_outside == recorded_change(external)
     # Our last action was not a clear: nothing for "Restore" to offer.
     assert notes[stage.sid].cleared is None
     assert EnvironmentState.objects.get(environment_sid=stage.sid).last_action == promoted
@@ -249,9 +290,9 @@ def test_an_outside_clear_after_a_dashboard_action_is_noticed(upstream, manager)
 
 def test_the_next_dashboard_action_supersedes_an_outside_change(upstream, manager):
     dev, stage = env(upstream, "ivr-flows", "dev"), env(upstream, "ivr-flows", "stage")
-    environment_observe(environments=read(upstream, stage))
+    observe(environments=read(upstream, stage))
     upstream.store.deploy(stage.sid, earlier_build(upstream, stage))
-    assert environment_observe(environments=read(upstream, stage))[stage.sid].changed_outside
+    assert observe(environments=read(upstream, stage))[stage.sid].changed_outside
 
     deployment_promote(
         actor=manager,
@@ -260,13 +301,13 @@ def test_the_next_dashboard_action_supersedes_an_outside_change(upstream, manage
         target_environment_sid=stage.sid,
     )
 
-    assert environment_observe(environments=read(upstream, stage))[stage.sid] == EnvironmentNote()
+    assert observe(environments=read(upstream, stage))[stage.sid] == EnvironmentNote()
     assert AuditEntry.objects.filter(action=Action.EXTERNAL).count() == 1
 
 
 def test_a_read_from_before_an_action_is_not_an_outside_change(upstream, manager):
     dev, stage = env(upstream, "ivr-flows", "dev"), env(upstream, "ivr-flows", "stage")
-    environment_observe(environments=read(upstream, stage))
+    observe(environments=read(upstream, stage))
     stale = read(upstream, stage)  # a page's read, answered while the promotion runs
 
     deployment_promote(
@@ -275,7 +316,7 @@ def test_a_read_from_before_an_action_is_not_an_outside_change(upstream, manager
         source_environment_sid=dev.sid,
         target_environment_sid=stage.sid,
     )
-    notes = environment_observe(environments=stale)
+    notes = observe(environments=stale)
 
     assert notes[stage.sid].changed_outside is None
     assert not AuditEntry.objects.filter(action=Action.EXTERNAL).exists()
@@ -285,13 +326,13 @@ def test_a_read_from_before_an_action_is_not_an_outside_change(upstream, manager
 
 def test_an_environment_with_an_action_in_flight_is_not_flagged(upstream):
     stage = env(upstream, "ivr-flows", "stage")
-    environment_observe(environments=read(upstream, stage))
+    observe(environments=read(upstream, stage))
     target = earlier_build(upstream, stage)
     # A worker holds the lock and has just written its entry; its POST has landed.
     in_flight = abandoned(stage, action=Action.REDEPLOY, build_sid=target, age=1)
     upstream.store.deploy(stage.sid, target)
 
-    notes = environment_observe(environments=read(upstream, stage))
+    notes = observe(environments=read(upstream, stage))
 
     assert notes[stage.sid].changed_outside is None
     in_flight.refresh_from_db()
@@ -300,24 +341,24 @@ def test_an_environment_with_an_action_in_flight_is_not_flagged(upstream):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_readers_record_an_outside_change_once(upstream):
+def test_concurrent_reconciles_record_an_outside_change_once(upstream):
     stage = env(upstream, "ivr-flows", "stage")
-    environment_observe(environments=read(upstream, stage))
+    observe(environments=read(upstream, stage))
     upstream.store.deploy(stage.sid, earlier_build(upstream, stage))
     seen = read(upstream, stage)
     start = threading.Barrier(8)
     failures: list[Exception] = []
 
-    def observe() -> None:
+    def reconcile() -> None:
         try:
             start.wait()
-            environment_observe(environments=seen)
+            environments_reconcile(environments=seen)
         except Exception as exc:  # collected and checked below
             failures.append(exc)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=observe) for _ in range(8)]
+    threads = [threading.Thread(target=reconcile) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -332,11 +373,11 @@ def test_concurrent_readers_record_an_outside_change_once(upstream):
 
 def test_a_crashed_action_whose_deployment_landed_is_settled_as_succeeded(upstream):
     dev, stage = env(upstream, "ivr-flows", "dev"), env(upstream, "ivr-flows", "stage")
-    environment_observe(environments=read(upstream, stage))
+    observe(environments=read(upstream, stage))
     crashed = abandoned(stage, action=Action.PROMOTE, build_sid=dev.build_sid, age=LOCK_SECONDS + 5)
     upstream.store.deploy(stage.sid, dev.build_sid)  # its POST went through, then it died
 
-    notes = environment_observe(environments=read(upstream, stage))
+    notes = observe(environments=read(upstream, stage))
 
     crashed.refresh_from_db()
     assert crashed.outcome == Outcome.SUCCEEDED
@@ -351,7 +392,7 @@ def test_a_crashed_action_whose_deployment_landed_is_settled_as_succeeded(upstre
 
 def test_a_crashed_action_that_never_landed_is_settled_as_failed(upstream):
     stage = env(upstream, "ivr-flows", "stage")
-    environment_observe(environments=read(upstream, stage))
+    observe(environments=read(upstream, stage))
     crashed = abandoned(
         stage,
         action=Action.REDEPLOY,
@@ -359,7 +400,7 @@ def test_a_crashed_action_that_never_landed_is_settled_as_failed(upstream):
         age=LOCK_SECONDS + 5,
     )
 
-    notes = environment_observe(environments=read(upstream, stage))
+    notes = observe(environments=read(upstream, stage))
 
     crashed.refresh_from_db()
     assert crashed.outcome == Outcome.FAILED
@@ -372,16 +413,16 @@ def test_a_crashed_action_that_never_landed_is_settled_as_failed(upstream):
 
 def test_a_crashed_clear_is_settled_by_an_empty_environment(upstream, manager):
     stage = env(upstream, "partner-portal", "stage")
-    history_sync(
+    history_record(
         service_sid=stage.service_sid,
         environment_sid=stage.sid,
         deployments=history(upstream, stage),
     )
-    environment_observe(environments=read(upstream, stage))
+    observe(environments=read(upstream, stage))
     crashed = abandoned(stage, action=Action.CLEAR, build_sid="", age=LOCK_SECONDS + 5)
     upstream.store.deploy(stage.sid, None)
 
-    notes = environment_observe(environments=read(upstream, stage))
+    notes = observe(environments=read(upstream, stage))
 
     crashed.refresh_from_db()
     assert crashed.outcome == Outcome.SUCCEEDED
@@ -400,7 +441,7 @@ def test_a_crashed_clear_is_settled_by_an_empty_environment(upstream, manager):
 def test_an_unknown_outcome_is_settled_at_once_only_when_it_landed(upstream):
     stage = env(upstream, "ivr-flows", "stage")
     production = env(upstream, "ivr-flows", "production")
-    environment_observe(environments=read(upstream, stage, production))
+    observe(environments=read(upstream, stage, production))
     target = earlier_build(upstream, stage)
     landed = abandoned(
         stage, action=Action.REDEPLOY, build_sid=target, outcome=Outcome.UNKNOWN, age=1
@@ -415,7 +456,7 @@ def test_an_unknown_outcome_is_settled_at_once_only_when_it_landed(upstream):
         age=1,
     )
 
-    environment_observe(environments=read(upstream, stage, production))
+    observe(environments=read(upstream, stage, production))
 
     landed.refresh_from_db()
     recent.refresh_from_db()
@@ -429,7 +470,7 @@ def test_an_unknown_outcome_is_settled_at_once_only_when_it_landed(upstream):
         outcome=Outcome.UNKNOWN,
         age=STALE_READ_SECONDS + 5,
     )
-    environment_observe(environments=read(upstream, stage, production))
+    observe(environments=read(upstream, stage, production))
     old.refresh_from_db()
     assert old.outcome == Outcome.FAILED
     assert old.error_message == f"Reconciled: the environment runs {production.build_sid}."
@@ -450,7 +491,7 @@ def test_a_rollback_is_noted_while_its_build_is_live(upstream, manager):
         reason="5xx on /voice/incoming",
     ).entry
 
-    note = environment_observe(environments=read(upstream, production))[production.sid]
+    note = observe(environments=read(upstream, production))[production.sid]
 
     assert note.rolled_back is not None
     assert (note.rolled_back.actor, note.rolled_back.build_sid, note.rolled_back.reason) == (
@@ -468,13 +509,13 @@ def test_a_rollback_is_noted_while_its_build_is_live(upstream, manager):
         source_environment_sid=dev.sid,
         target_environment_sid=production.sid,
     )
-    note = environment_observe(environments=read(upstream, production))[production.sid]
+    note = observe(environments=read(upstream, production))[production.sid]
     assert note == EnvironmentNote()
 
 
 def test_a_clear_is_noted_with_what_restore_would_bring_back(upstream, manager):
     stage = env(upstream, "partner-portal", "stage")
-    history_sync(
+    history_record(
         service_sid=stage.service_sid,
         environment_sid=stage.sid,
         deployments=history(upstream, stage),
@@ -486,7 +527,7 @@ def test_a_clear_is_noted_with_what_restore_would_bring_back(upstream, manager):
         confirmation="stage",
     ).entry
 
-    note = environment_observe(environments=read(upstream, stage))[stage.sid]
+    note = observe(environments=read(upstream, stage))[stage.sid]
 
     assert note.cleared is not None
     assert (note.cleared.actor, note.cleared.previous_build_sid, note.cleared.when) == (
@@ -504,4 +545,4 @@ def test_a_clear_is_noted_with_what_restore_would_bring_back(upstream, manager):
     assert entry.deployment_sid not in {r.deployment_sid for r in kept}
 
     deployment_restore(actor=manager, service_sid=stage.service_sid, environment_sid=stage.sid)
-    assert environment_observe(environments=read(upstream, stage))[stage.sid] == EnvironmentNote()
+    assert observe(environments=read(upstream, stage))[stage.sid] == EnvironmentNote()

@@ -1,0 +1,36 @@
+"""`manage.py reconcile [SERVICE ...]`: bring the dashboard's records in step with Twilio.
+
+Run it from cron (e.g. every minute) on any number of hosts at once: it is idempotent,
+and concurrent runs record each outside change once. It records every deployment it
+sees (so a clear made outside the dashboard cannot erase the history), settles actions
+whose worker died, and records changes made outside the dashboard in the audit log.
+Exits 1 when part of the account could not be read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from deployments_app.services import reconcile
+from deployments_app.services.serverless import get_client
+
+
+class Command(BaseCommand):
+    help = "Reconcile the dashboard's records with Twilio (every service, or those named)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("services", nargs="*", metavar="SERVICE", help="Service SIDs")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        client = get_client()
+        if options["services"]:
+            report = reconcile.ReconcileReport()
+            for service_sid in options["services"]:
+                report += reconcile.service_reconcile(service_sid=service_sid, client=client)
+        else:
+            report = reconcile.account_reconcile(client=client)
+        if report.errors:
+            raise CommandError(report.summary())
+        self.stdout.write(report.summary())
