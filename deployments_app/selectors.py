@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
@@ -27,6 +28,7 @@ from deployments_app.services.serverless_errors import NotFound, ServerlessError
 from deployments_app.services.serverless_types import (
     BUILD_BUILDING,
     BUILD_COMPLETED,
+    BUILD_FAILED,
     Build,
     Deployment,
     Environment,
@@ -40,6 +42,15 @@ DEFAULT_HISTORY_PAGE_SIZE = 50
 BUILD_CACHE_SECONDS = 24 * 3600
 
 
+class Comparison(StrEnum):
+    """How an environment's live build compares with the previous environment's."""
+
+    SAME = "same"
+    AHEAD = "ahead"
+    BEHIND = "behind"
+    DIFFERENT = "different"
+
+
 @dataclass(frozen=True)
 class EnvironmentCell:
     """One environment of a service on the overview."""
@@ -50,8 +61,8 @@ class EnvironmentCell:
     # The build that was live before the current one: the rollback target.
     previous_build_sid: str | None = None
     deployed_by: str | None = None
-    # Compared with the previous environment in the pipeline: "same", "ahead", "behind".
-    comparison: str | None = None
+    # Compared with the previous environment in the pipeline.
+    comparison: Comparison | None = None
     compared_with: str | None = None
     # The environment after this one in the pipeline: where "Promote" sends the build.
     next_environment: Environment | None = None
@@ -108,15 +119,17 @@ def _pipeline_overrides(service_sids: Sequence[str]) -> dict[str, list[str]]:
     return {p.service_sid: p.order for p in pipelines}
 
 
-def _compare(cell_build: Build | None, earlier: EnvironmentCell | None) -> str | None:
+def _compare(cell_build: Build | None, earlier: EnvironmentCell | None) -> Comparison | None:
     if earlier is None or earlier.is_empty or cell_build is None:
         return None
     if earlier.build_sid == cell_build.sid:
-        return "same"
+        return Comparison.SAME
     earlier_date = earlier.build.date_created if earlier.build else None
     if earlier_date is None or cell_build.date_created is None:
-        return "different"
-    return "behind" if cell_build.date_created < earlier_date else "ahead"
+        return Comparison.DIFFERENT
+    if cell_build.date_created < earlier_date:
+        return Comparison.BEHIND
+    return Comparison.AHEAD
 
 
 def overview(*, query: str = "") -> Overview:
@@ -420,7 +433,7 @@ class BuildDetail:
 
     @property
     def is_building(self) -> bool:
-        return self.build.status not in (BUILD_COMPLETED, "failed")
+        return self.build.status not in (BUILD_COMPLETED, BUILD_FAILED)
 
     @property
     def promote_source(self) -> Environment | None:
@@ -491,6 +504,33 @@ class ActionPreview:
     source: Environment | None = None
     # For a restore: the clear whose earlier build it would bring back.
     clear_entry: AuditEntry | None = None
+
+    @property
+    def is_clear(self) -> bool:
+        return self.action == AuditEntry.Action.CLEAR
+
+    @property
+    def is_promote(self) -> bool:
+        return self.action == AuditEntry.Action.PROMOTE
+
+    @property
+    def asks_reason(self) -> bool:
+        return self.action == AuditEntry.Action.REDEPLOY
+
+    @property
+    def verb(self) -> str:
+        """The confirm button's words, and the dialog title's."""
+        return {
+            AuditEntry.Action.PROMOTE: "Promote",
+            AuditEntry.Action.REDEPLOY: "Roll back",
+            AuditEntry.Action.RESTORE: "Restore",
+            AuditEntry.Action.CLEAR: "Clear",
+        }[AuditEntry.Action(self.action)]
+
+    @property
+    def title(self) -> str:
+        name = self.environment.unique_name
+        return f"Promote to {name}?" if self.is_promote else f"{self.verb} {name}?"
 
 
 def action_preview(

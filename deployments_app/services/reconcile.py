@@ -38,6 +38,7 @@ __all__ = [
     "history_record",
     "in_flight",
     "service_reconcile",
+    "services_reconcile",
 ]
 
 logger = logging.getLogger(__name__)
@@ -103,36 +104,51 @@ def account_reconcile(*, client: ServerlessClient | None = None) -> ReconcileRep
         services = client.service_list()
     except ServerlessError as exc:
         return ReconcileReport(errors=(f"services: {exc.user_message}",))
-    reports = client.read_many(
-        lambda service: service_reconcile(service_sid=service.sid, client=client), services
-    )
-    return sum(reports, ReconcileReport())
+    return services_reconcile(service_sids=[s.sid for s in services], client=client)
 
 
 def service_reconcile(
     *, service_sid: str, client: ServerlessClient | None = None
 ) -> ReconcileReport:
     """One service's environments and their histories."""
+    return services_reconcile(service_sids=[service_sid], client=client)
+
+
+def services_reconcile(
+    *, service_sids: Sequence[str], client: ServerlessClient | None = None
+) -> ReconcileReport:
+    """These services' environments and histories: read concurrently, written here.
+
+    Two rounds of reads (environment lists, then every history), ⌈n/concurrency⌉ round
+    trips each; the writes stay in the calling thread, on its database connection.
+    """
     client = client or get_client()
-    try:
-        environments = client.environment_list(service_sid=service_sid)
-    except ServerlessError as exc:
-        return ReconcileReport(errors=(f"{service_sid}: {exc.user_message}",))
+    errors: list[str] = []
+    environments: list[Environment] = []
+    lists = client.read_many(
+        lambda sid: client.environment_list(service_sid=sid), service_sids, return_exceptions=True
+    )
+    for service_sid, listed in zip(service_sids, lists, strict=True):
+        if isinstance(listed, ServerlessError):
+            errors.append(f"{service_sid}: {listed.user_message}")
+        else:
+            environments += listed
     histories = client.read_many(
         lambda env: list(
-            client.deployment_iter(service_sid=service_sid, environment_sid=env.sid, page_size=1000)
+            client.deployment_iter(
+                service_sid=env.service_sid or "", environment_sid=env.sid, page_size=1000
+            )
         ),
         environments,
         return_exceptions=True,
     )
     recorded = 0
-    errors: list[str] = []
     for env, history in zip(environments, histories, strict=True):
         if isinstance(history, ServerlessError):
             errors.append(f"{env.unique_name or env.sid}: {history.user_message}")
             continue
         recorded += history_record(
-            service_sid=service_sid, environment_sid=env.sid, deployments=history
+            service_sid=env.service_sid or "", environment_sid=env.sid, deployments=history
         )
     report = environments_reconcile(environments=environments)
     return report + ReconcileReport(deployments_recorded=recorded, errors=tuple(errors))

@@ -194,3 +194,38 @@ def test_deploying_the_live_build_is_a_plain_no_op(upstream, manager_client):
     assert response.status_code == 200
     assert "already live" in response.content.decode()
     assert AuditEntry.objects.get().outcome == "noop"
+
+
+@pytest.mark.parametrize(
+    ("url", "field", "value", "named"),
+    [
+        ("/actions/redeploy/", "reason", "x" * 5000, "Reason: Ensure this value has at most 1000"),
+        ("/actions/clear/", "confirmation", "y" * 500, "Confirmation: Ensure this value has at"),
+        ("/actions/promote/", "reason", "z" * 5000, "Reason: Ensure this value has at most 1000"),
+    ],
+)
+def test_an_invalid_field_is_named_and_the_attempt_audited_as_it_came(
+    upstream, manager_client, url, field, value, named
+):
+    service, stage = env(upstream, "ivr-flows", "stage")
+    _, dev = env(upstream, "ivr-flows", "dev")
+    data = {"service": service.sid, "environment": stage.sid, field: value}
+    if url == "/actions/redeploy/":
+        data["build"] = upstream.store.deployments(stage.sid)[1].build_sid
+    if url == "/actions/promote/":
+        data |= {"source": dev.sid, "target": stage.sid}
+
+    response = manager_client.post(url, data, **HTMX)
+
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert named in body
+    assert "is not a valid service SID" not in body
+    assert posts(upstream) == []
+    entry = AuditEntry.objects.get()
+    assert (entry.outcome, entry.service_sid, entry.environment_sid) == (
+        "refused",
+        service.sid,
+        stage.sid,
+    )
+    assert named in entry.error_message

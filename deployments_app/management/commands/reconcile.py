@@ -26,9 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         client = get_client()
         if options["services"]:
-            report = reconcile.ReconcileReport()
-            for service_sid in options["services"]:
-                report += reconcile.service_reconcile(service_sid=service_sid, client=client)
+            report = reconcile.services_reconcile(service_sids=options["services"], client=client)
         else:
             report = reconcile.account_reconcile(client=client)
         if report.errors:
