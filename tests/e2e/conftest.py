@@ -114,3 +114,11 @@ def sign_in(page, live_server, django_user_model):
         return user
 
     return _sign_in
+
+
+@pytest.fixture
+def reconciled(upstream):
+    """The records in step with Twilio, as `make run` (and cron) leave them."""
+    from deployments_app.services import reconcile
+
+    return reconcile.account_reconcile()

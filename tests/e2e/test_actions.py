@@ -170,11 +170,22 @@ def test_restore_after_a_clear_brings_the_build_back(page, live_server, upstream
 def test_a_change_made_outside_is_marked_and_audited(page, live_server, upstream, sign_in):
     _, stage = named(upstream, "ivr-flows", "stage")
     _, dev = named(upstream, "ivr-flows", "dev")
-    sign_in()  # the first read records what is live as the baseline
+    sign_in()
+    # The first reconcile records what is live as the baseline.
+    page.get_by_role("button", name="Refresh from Twilio").click()
+    page.locator("#messages").get_by_role("status").wait_for()
+    assert "already in step" in page.locator("#messages").inner_text() or (
+        "added to the dashboard" in page.locator("#messages").inner_text()
+    )
     upstream.store.deploy(stage.sid, dev.build_sid)  # e.g. the Twilio CLI
     page.reload()
     note = page.locator(f'#cell-{stage.sid} [data-note="external"]')
     assert "Changed outside the dashboard" in note.inner_text()
+    assert "not yet in the audit" in note.inner_text()
+    # Refresh records it in the audit, and the cell says so without a reload.
+    page.get_by_role("button", name="Refresh from Twilio").click()
+    page.locator("#messages").get_by_text("1 change(s) made outside the dashboard").wait_for()
+    page.locator(f'#cell-{stage.sid} [data-note="external"]', has_text="recorded in").wait_for()
     page.get_by_role("link", name="Audit").click()
     row = page.locator("#audit-results tbody tr").first
     assert "external" in row.inner_text().lower() or "outside" in row.inner_text().lower()

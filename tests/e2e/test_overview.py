@@ -145,7 +145,9 @@ def test_every_page_fits_a_phone(page, live_server, upstream, sign_in):
         assert width <= 390, f"the {name} page scrolls sideways on a phone"
 
 
-def test_overview_refreshes_itself_keeping_filter_and_scroll(page, live_server, upstream, sign_in):
+def test_overview_refreshes_itself_keeping_filter_and_scroll(
+    page, live_server, upstream, reconciled, sign_in
+):
     page.set_viewport_size({"width": 1366, "height": 400})
     sign_in()
     service = upstream.store.service("appointment-reminders")
