@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint format clean bench
 
+# Type checking (pyproject.toml [tool.mypy]); the settings module needs an upstream URL to load.
+MYPY := TWILIO_SERVERLESS_BASE_URL=http://127.0.0.1:8787 $(BIN)/mypy
+
 # Stamp files: reinstall only when a requirements file changes.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +28,13 @@ run: $(VENV)/.runtime-installed
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MYPY)
 	$(BIN)/pytest
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MYPY)
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .

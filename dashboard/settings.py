@@ -34,24 +34,33 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
 
 
-def env_float(name: str, default: float) -> float:
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
     raw = env_str(name)
     if not raw:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
+    if minimum is not None and not value >= minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum:g}, not {raw!r}.")
+    return value
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     raw = env_str(name)
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ImproperlyConfigured(f"{name} must be {bounds}, not {raw!r}.")
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -69,12 +78,19 @@ TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_API_KEY = env_str("TWILIO_API_KEY")
 TWILIO_API_SECRET = env_str("TWILIO_API_SECRET")
-TWILIO_CONNECT_TIMEOUT = env_float("TWILIO_CONNECT_TIMEOUT", 3.05)
-TWILIO_READ_TIMEOUT = env_float("TWILIO_READ_TIMEOUT", 10.0)
+# Seconds; every upstream call has both. A read that times out is not retried.
+TWILIO_CONNECT_TIMEOUT = env_float("TWILIO_CONNECT_TIMEOUT", 3.05, minimum=0.1)
+TWILIO_READ_TIMEOUT = env_float("TWILIO_READ_TIMEOUT", 10.0, minimum=0.1)
 # Twilio limits concurrent requests per account; its own CLI keeps 10 in flight.
-TWILIO_MAX_CONCURRENCY = env_int("TWILIO_MAX_CONCURRENCY", 10)
-TWILIO_MAX_ATTEMPTS = env_int("TWILIO_MAX_ATTEMPTS", 4)
-TWILIO_RETRY_BUDGET_SECONDS = env_float("TWILIO_RETRY_BUDGET_SECONDS", 8.0)
+TWILIO_MAX_CONCURRENCY = env_int("TWILIO_MAX_CONCURRENCY", 10, minimum=1)
+# Reads (never the deployment POST) are retried on 429/502/503/504 and connection errors:
+# at most this many attempts, within this many seconds after the first failure.
+TWILIO_MAX_ATTEMPTS = env_int("TWILIO_MAX_ATTEMPTS", 4, minimum=1)
+TWILIO_RETRY_BUDGET_SECONDS = env_float("TWILIO_RETRY_BUDGET_SECONDS", 8.0, minimum=0)
+# A 429 asking to wait longer than this fails at once, and the page says when to retry.
+TWILIO_RETRY_AFTER_CAP_SECONDS = env_float("TWILIO_RETRY_AFTER_CAP_SECONDS", 5.0, minimum=0)
+# Items per page of a list read when the caller does not say (the spec allows 1..1000).
+TWILIO_PAGE_SIZE_DEFAULT = env_int("TWILIO_PAGE_SIZE_DEFAULT", 50, minimum=1, maximum=1000)
 
 # The local emulator (serverless_emulator) listens on loopback. Against it the
 # dashboard runs in demo mode: demo credentials and demo users are allowed.
@@ -214,7 +230,7 @@ USE_TZ = True
 # --- Static files (whitenoise) --------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT: Path | None = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from deployments_app.sids import sid_regex
+
 
 class _SidConverter:
-    prefix = ""
+    kind = ""
+    regex: str
 
     def __init_subclass__(cls) -> None:
-        cls.regex = cls.prefix + "[0-9a-fA-F]{32}"
+        cls.regex = sid_regex(cls.kind)
 
     def to_python(self, value: str) -> str:
         return value
@@ -17,12 +20,12 @@ class _SidConverter:
 
 
 class ServiceSidConverter(_SidConverter):
-    prefix = "ZS"
+    kind = "service"
 
 
 class EnvironmentSidConverter(_SidConverter):
-    prefix = "ZE"
+    kind = "environment"
 
 
 class BuildSidConverter(_SidConverter):
-    prefix = "ZB"
+    kind = "build"

@@ -5,8 +5,10 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from deployments_app.sids import SID_PATTERNS
+
 service_sid_validator = RegexValidator(
-    r"^ZS[0-9a-fA-F]{32}$", "A Service SID is ZS followed by 32 hex digits."
+    SID_PATTERNS["service"].pattern, "A Service SID is ZS followed by 32 hex digits."
 )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
+
+# Whoever acts: a signed-in user of the project's user model, or nobody.
+User = AbstractUser | AnonymousUser
 
 VIEWER = "Viewer"
 RELEASE_MANAGER = "Release manager"
@@ -14,7 +16,7 @@ ADMINISTRATOR = "Administrator"
 ROLE_GROUPS = (RELEASE_MANAGER, APPROVER, VIEWER)
 
 
-def user_role(user: AbstractBaseUser | AnonymousUser) -> str:
+def user_role(user: User) -> str:
     """The role to show in the header for this user."""
     if not user.is_authenticated:
         return ""

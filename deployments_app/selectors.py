@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import cast
 
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
@@ -178,7 +179,11 @@ def overview(*, query: str = "") -> Overview:
     tasks += [("builds", service_sid) for service_sid in live_builds]
     results = dict(zip(tasks, client.read_many(read, tasks, return_exceptions=True), strict=True))
     histories = {sid: r for (kind, sid), r in results.items() if kind == "history"}
-    builds_of = {sid: r for (kind, sid), r in results.items() if kind == "builds"}
+    builds_of = {
+        sid: cast("dict[str, Build] | ServerlessError", r)
+        for (kind, sid), r in results.items()
+        if kind == "builds"
+    }
 
     all_envs = [
         env for result in per_service if not isinstance(result, ServerlessError) for env in result

@@ -8,7 +8,10 @@ a total order that page tokens can point into.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 @dataclass
@@ -38,13 +41,20 @@ class Environment:
 
 
 @dataclass
-class Function:
+class Resource:
+    """What a Function and an Asset hold: a name; their code lives in Versions."""
+
     sid: str
     service_sid: str
     friendly_name: str
     date_created: float
     date_updated: float
     seq: int
+
+
+@dataclass
+class Function(Resource):
+    """Code served at a path; each Version holds one revision of it."""
 
 
 @dataclass
@@ -58,15 +68,14 @@ class FunctionVersion:
     date_created: float
     seq: int
 
+    @property
+    def parent_sid(self) -> str:
+        return self.function_sid
+
 
 @dataclass
-class Asset:
-    sid: str
-    service_sid: str
-    friendly_name: str
-    date_created: float
-    date_updated: float
-    seq: int
+class Asset(Resource):
+    """A static file served at a path; each Version holds one revision of it."""
 
 
 @dataclass
@@ -78,6 +87,10 @@ class AssetVersion:
     visibility: str
     date_created: float
     seq: int
+
+    @property
+    def parent_sid(self) -> str:
+        return self.asset_sid
 
 
 @dataclass(frozen=True)
@@ -155,9 +168,9 @@ class Variable:
     seq: int
 
 
-Record = (
-    Service
-    | Environment
+# Everything that lives under a Service, and then every record.
+Child = (
+    Environment
     | Function
     | FunctionVersion
     | Asset
@@ -167,14 +180,17 @@ Record = (
     | Log
     | Variable
 )
-R = TypeVar("R", bound=Record)
+Record = Service | Child
+# Bound to dataclasses, not to `Record`: mypy types a call of `type[R]` with a
+# union bound as the whole union, not as R.
+D = TypeVar("D", bound="DataclassInstance")
 
 
 def to_dict(record: Record) -> dict[str, Any]:
     return asdict(record)
 
 
-def from_dict(kind: type[R], data: dict[str, Any]) -> R:
+def from_dict(kind: type[D], data: dict[str, Any]) -> D:
     values = {f.name: data[f.name] for f in fields(kind) if f.name in data}
     if kind is Build:
         values["function_versions"] = [VersionRef(**v) for v in data["function_versions"]]

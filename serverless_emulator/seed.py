@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import sids
 from .records import Dependency
+from .store.functions_assets import ASSETS, FUNCTIONS, ResourceKind
 
 if TYPE_CHECKING:
     from .store import Store
@@ -331,32 +332,8 @@ class _Demo:
     ) -> list[tuple[str, float, str]]:
         """Create functions, assets, their versions and the builds; oldest first."""
         rng, store = self.rng, self.store
-        functions = [
-            (
-                store.create_function(
-                    service_sid,
-                    friendly_name=name,
-                    sid=self.sid(sids.FUNCTION),
-                    date_created=born + 300,
-                ).sid,
-                path,
-                visibility,
-            )
-            for name, path, visibility in plan.functions
-        ]
-        assets = [
-            (
-                store.create_asset(
-                    service_sid,
-                    friendly_name=name,
-                    sid=self.sid(sids.ASSET),
-                    date_created=born + 300,
-                ).sid,
-                path,
-                visibility,
-            )
-            for name, path, visibility in plan.assets
-        ]
+        functions = self.resources(FUNCTIONS, service_sid, plan.functions, born + 300)
+        assets = self.resources(ASSETS, service_sid, plan.assets, born + 300)
         first = born + DAY
         last = self.now - 2 * HOUR
         step = (last - first) / max(plan.builds - 1, 1)
@@ -405,6 +382,29 @@ class _Demo:
             )
             result.append((build.sid, at, build.status))
         return result
+
+    def resources(
+        self,
+        kind: ResourceKind[Any, Any],
+        service_sid: str,
+        specs: tuple[tuple[str, str, str], ...],
+        at: float,
+    ) -> list[tuple[str, str, str]]:
+        """Create Functions or Assets; (sid, path, visibility) for each spec."""
+        return [
+            (
+                self.store.create_resource(
+                    kind,
+                    service_sid,
+                    friendly_name=name,
+                    sid=self.sid(kind.prefix),
+                    date_created=at,
+                ).sid,
+                path,
+                visibility,
+            )
+            for name, path, visibility in specs
+        ]
 
     def history(
         self, env_sid: str, plan: EnvPlan, completed: list[tuple[str, float]]

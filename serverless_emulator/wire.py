@@ -18,6 +18,7 @@ from .records import (
     Function,
     FunctionVersion,
     Log,
+    Resource,
     Service,
     Variable,
     VersionRef,
@@ -136,8 +137,10 @@ def build_status(record: Build, *, base: str, account_sid: str) -> Json:
     }
 
 
-def function(record: Function, *, base: str, account_sid: str) -> Json:
-    url = f"{service_url(base, record.service_sid)}/Functions/{record.sid}"
+def _resource(
+    record: Resource, segment: str, versions_link: str, *, base: str, account_sid: str
+) -> Json:
+    url = f"{service_url(base, record.service_sid)}/{segment}/{record.sid}"
     return {
         "sid": record.sid,
         "account_sid": account_sid,
@@ -146,28 +149,43 @@ def function(record: Function, *, base: str, account_sid: str) -> Json:
         "date_created": date(record.date_created),
         "date_updated": date(record.date_updated),
         "url": url,
-        "links": {"function_versions": f"{url}/Versions"},
+        "links": {versions_link: f"{url}/Versions"},
     }
 
 
-def _function_version_url(base: str, record: FunctionVersion) -> str:
-    function_url = f"{service_url(base, record.service_sid)}/Functions/{record.function_sid}"
-    return f"{function_url}/Versions/{record.sid}"
+def _version_url(base: str, segment: str, record: FunctionVersion | AssetVersion) -> str:
+    parent_url = f"{service_url(base, record.service_sid)}/{segment}/{record.parent_sid}"
+    return f"{parent_url}/Versions/{record.sid}"
 
 
-def function_version(record: FunctionVersion, *, base: str, account_sid: str) -> Json:
-    url = _function_version_url(base, record)
+def _version(
+    record: FunctionVersion | AssetVersion,
+    segment: str,
+    parent_field: str,
+    *,
+    base: str,
+    account_sid: str,
+) -> Json:
     return {
         "sid": record.sid,
         "account_sid": account_sid,
         "service_sid": record.service_sid,
-        "function_sid": record.function_sid,
+        parent_field: record.parent_sid,
         "path": record.path,
         "visibility": record.visibility,
         "date_created": date(record.date_created),
-        "url": url,
-        "links": {"function_version_content": f"{url}/Content"},
+        "url": _version_url(base, segment, record),
     }
+
+
+def function(record: Function, *, base: str, account_sid: str) -> Json:
+    return _resource(record, "Functions", "function_versions", base=base, account_sid=account_sid)
+
+
+def function_version(record: FunctionVersion, *, base: str, account_sid: str) -> Json:
+    body = _version(record, "Functions", "function_sid", base=base, account_sid=account_sid)
+    body["links"] = {"function_version_content": f"{body['url']}/Content"}
+    return body
 
 
 def function_version_content(record: FunctionVersion, *, base: str, account_sid: str) -> Json:
@@ -177,36 +195,16 @@ def function_version_content(record: FunctionVersion, *, base: str, account_sid:
         "service_sid": record.service_sid,
         "function_sid": record.function_sid,
         "content": record.content,
-        "url": f"{_function_version_url(base, record)}/Content",
+        "url": f"{_version_url(base, 'Functions', record)}/Content",
     }
 
 
 def asset(record: Asset, *, base: str, account_sid: str) -> Json:
-    url = f"{service_url(base, record.service_sid)}/Assets/{record.sid}"
-    return {
-        "sid": record.sid,
-        "account_sid": account_sid,
-        "service_sid": record.service_sid,
-        "friendly_name": record.friendly_name,
-        "date_created": date(record.date_created),
-        "date_updated": date(record.date_updated),
-        "url": url,
-        "links": {"asset_versions": f"{url}/Versions"},
-    }
+    return _resource(record, "Assets", "asset_versions", base=base, account_sid=account_sid)
 
 
 def asset_version(record: AssetVersion, *, base: str, account_sid: str) -> Json:
-    asset_url = f"{service_url(base, record.service_sid)}/Assets/{record.asset_sid}"
-    return {
-        "sid": record.sid,
-        "account_sid": account_sid,
-        "service_sid": record.service_sid,
-        "asset_sid": record.asset_sid,
-        "path": record.path,
-        "visibility": record.visibility,
-        "date_created": date(record.date_created),
-        "url": f"{asset_url}/Versions/{record.sid}",
-    }
+    return _version(record, "Assets", "asset_sid", base=base, account_sid=account_sid)
 
 
 def log(record: Log, *, base: str, account_sid: str) -> Json:

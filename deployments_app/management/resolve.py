@@ -8,10 +8,12 @@ so permissions, policies, the lock and the audit trail apply to them unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.management.base import CommandError, CommandParser
+from django.contrib.auth.models import AbstractUser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from deployments_app.services.deployments import ActionError, ActionOutcome
 from deployments_app.services.serverless import get_client
@@ -33,7 +35,7 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def user_named(username: str) -> AbstractBaseUser:
+def user_named(username: str) -> AbstractUser:
     User = get_user_model()
     try:
         user = User._default_manager.get_by_natural_key(username)
@@ -82,3 +84,43 @@ def run_action(action: Callable[[], ActionOutcome]) -> str:
     except ServerlessError as exc:
         # Not every upstream failure inside an action is wrapped in ActionFailed.
         raise CommandError(one_line(exc.user_message)) from None
+
+
+class ActionCommand(BaseCommand):
+    """A deployment command: SERVICE, its environment arguments, --as USER, one action."""
+
+    # The positional arguments naming environments, in order, with their help.
+    environment_arguments: Sequence[tuple[str, str]] = (
+        ("environment", "Environment SID or unique name"),
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("service", help="Service SID or unique name")
+        for name, help_text in self.environment_arguments:
+            parser.add_argument(name, help=help_text)
+        self.add_action_arguments(parser)
+        add_actor_argument(parser)
+
+    def add_action_arguments(self, parser: CommandParser) -> None:
+        """The action's own arguments, beside the service, environments and user."""
+
+    def perform(self, call: ActionCall) -> ActionOutcome:
+        raise NotImplementedError
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        actor = user_named(options["username"])
+        service, environments = service_and_environments(
+            options["service"], [options[name] for name, _ in self.environment_arguments]
+        )
+        call = ActionCall(actor=actor, service=service, environments=environments, options=options)
+        self.stdout.write(self.style.SUCCESS(run_action(lambda: self.perform(call))))
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    """What a deployment command was asked: who, on which service and environments."""
+
+    actor: AbstractUser
+    service: Service
+    environments: list[Environment]
+    options: dict[str, Any]

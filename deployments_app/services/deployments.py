@@ -22,8 +22,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -59,7 +57,7 @@ logger = logging.getLogger(__name__)
 
 Action = AuditEntry.Action
 Outcome = AuditEntry.Outcome
-User = AbstractBaseUser | AnonymousUser
+User = roles.User
 T = TypeVar("T")
 
 MAX_REASON_LENGTH = 1000

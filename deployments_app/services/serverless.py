@@ -5,11 +5,13 @@ Every HTTP call below carries a comment naming its endpoint there.
 
 - One `requests.Session` per client, and one client per process (`get_client()`), shared
   by all threads: connection pooling, Basic auth, a User-Agent, no cookies.
-- Every call has a (connect, read) timeout and at most `max_concurrency` requests are in
-  flight per client, whichever thread sends them (Twilio limits concurrency per account).
-- GETs retry on connection errors, 429 (Retry-After honoured up to a cap) and 502/503/504,
-  with exponential backoff and jitter, bounded in attempts and in total time. A read
-  timeout is not retried: a slow upstream would only make the page slower.
+- Every call has a (connect, read) timeout. The connection pool holds `max_concurrency`
+  connections and blocks when all are busy, so at most that many requests are in flight
+  per client, whichever thread sends them (Twilio limits concurrency per account).
+- GETs are retried by urllib3 (`_ReadRetry`, mounted on the session's adapter) on
+  connection errors, 429 (Retry-After honoured up to a cap) and 502/503/504, with
+  exponential backoff and jitter, bounded in attempts and in time. A read timeout is
+  not retried: a slow upstream would only make the page slower.
 - The POST that creates a deployment is sent once. When its outcome is ambiguous (read
   timeout, connection lost, 5xx, unreadable body) the client re-reads the environment
   and reports what is true (see `deployment_create`).
@@ -21,26 +23,32 @@ Every HTTP call below carries a comment naming its endpoint there.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any, Literal, TypeVar, overload
+from types import TracebackType
+from typing import Any, Literal, NoReturn, Self, TypeVar, overload
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
+from urllib3.connectionpool import ConnectionPool
+from urllib3.response import BaseHTTPResponse
+from urllib3.util.retry import Retry
 
-from .serverless_config import MAX_PAGE_SIZE, PROJECT_NAME, UNIQUE_NAME, ClientConfig, is_sid
+from deployments_app.sids import is_service_ref, is_sid
+
+from .history import newest_of
+from .serverless_config import MAX_PAGE_SIZE, PROJECT_NAME, ClientConfig
 from .serverless_errors import (
     AlreadyDeployed,
     AuthenticationFailed,
@@ -57,7 +65,6 @@ from .serverless_paging import (
     MAX_PAGES,
     decode_cursor,
     encode_cursor,
-    newest_of,
     path_of,
     relative_target,
     with_query,
@@ -71,7 +78,6 @@ from .serverless_types import (
     Environment,
     Function,
     FunctionVersion,
-    LiveState,
     Log,
     Page,
     Service,
@@ -91,6 +97,8 @@ logger = logging.getLogger(__name__)
 
 # Statuses worth another GET: rate limited, or a gateway/upstream hiccup.
 _RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# The debug line of every call: method, path, status (or the transport's cause), time.
+_SENT = "%s %s -> %s in %.0f ms (attempts: %d)"
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -115,17 +123,108 @@ class ClientStats:
 
 
 @dataclass
-class _Attempt:
-    """What one HTTP request produced: JSON data, or an error and what may follow it."""
+class _Outcome:
+    """What one call produced (after any retries): JSON data, or an error and its nature."""
 
     data: dict[str, Any] | None = None
     error: ServerlessError | None = None
-    retryable: bool = False
-    retry_after: float | None = None
     # The request may have reached Twilio and been acted on, but we cannot tell.
     ambiguous: bool = False
     # ...and it may even still be running there (timeout, lost connection, 502/504).
     may_still_run: bool = False
+
+
+class _ReadRetry(Retry):
+    """urllib3's Retry, narrowed to what is safe to repeat against Twilio.
+
+    - Only the methods in `allowed_methods` (GET) are retried. Any other is sent once
+      whatever happens, even on a connection error, which urllib3 would otherwise retry
+      for every method: a deployment POST must never be sent twice.
+    - A read timeout is not retried: the upstream is slow, and the page is waiting.
+    - A Retry-After longer than `retry_after_cap` gives up at once: waiting less than
+      Twilio asked would only earn another 429, waiting longer would hold the page.
+    - No retry is started whose pause would end later than `budget` seconds after the
+      first failure.
+    - `on_retry` hears of every retry before its pause (the client counts and logs).
+    """
+
+    # Only status_forcelist says which statuses are retried (urllib3 would also retry a
+    # 413 that carries a Retry-After).
+    RETRY_AFTER_STATUS_CODES = frozenset()
+
+    def __init__(
+        self,
+        *args: Any,
+        retry_after_cap: float = 5.0,
+        budget: float = 8.0,
+        on_retry: Callable[[_ReadRetry], None] | None = None,
+        deadline: float | None = None,
+        pause: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.retry_after_cap = retry_after_cap
+        self.budget = budget
+        self.on_retry = on_retry
+        self.deadline = deadline
+        # The wait before the retry this object stands for (decided once, jitter and all).
+        self.pause = pause
+
+    def new(self, **kw: Any) -> Self:
+        ours = {
+            "retry_after_cap": self.retry_after_cap,
+            "budget": self.budget,
+            "on_retry": self.on_retry,
+            "deadline": self.deadline,
+            "pause": self.pause,
+        }
+        return super().new(**(ours | kw))
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+        # An unreadable Retry-After is no advice (urllib3 would fail the request on it).
+        try:
+            return super().get_retry_after(response)
+        except urllib3.exceptions.InvalidHeader:
+            return None
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        failure = (method, url, response, error, _pool, _stacktrace)
+        retry_after = self.get_retry_after(response) if response is not None else None
+        if (
+            method is None
+            or not self._is_method_retryable(method)
+            or isinstance(error, urllib3.exceptions.ReadTimeoutError)
+            or (retry_after is not None and retry_after > self.retry_after_cap)
+        ):
+            self._give_up(*failure)
+        retry = super().increment(*failure)
+        deadline = self.deadline if self.deadline is not None else time.monotonic() + self.budget
+        pause = retry_after if retry_after is not None else retry.get_backoff_time()
+        if time.monotonic() + pause > deadline:
+            self._give_up(*failure)
+        retry = retry.new(deadline=deadline, pause=pause)
+        if self.on_retry is not None:
+            self.on_retry(retry)
+        return retry
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        if self.pause > 0:
+            time.sleep(self.pause)
+
+    def _give_up(self, *failure: Any) -> NoReturn:
+        # Fail exactly as requests' adapter without retries, Retry(0, read=False), does:
+        # a read error as itself, anything else as MaxRetryError (for a response, urllib3
+        # then returns it as it is: raise_on_status is off).
+        Retry.increment(self.new(total=0, read=False), *failure)
+        raise AssertionError("Retry(0) always gives up")
 
 
 # --- the client -----------------------------------------------------------------------
@@ -139,8 +238,10 @@ class ServerlessClient:
         self._base_url = config.base_url.rstrip("/")
         self._base_path = urlsplit(self._base_url).path.rstrip("/")
         self._secrets = config.secrets()
+        # Attempts of the call this thread is making (the retry policy adds to it).
+        self._call = threading.local()
+        self._retry_policy = self._new_retry_policy()
         self._session = self._new_session()
-        self._in_flight = threading.BoundedSemaphore(config.max_concurrency)
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
         self._stats_lock = threading.Lock()
@@ -152,13 +253,32 @@ class ServerlessClient:
     def __repr__(self) -> str:
         return f"<ServerlessClient {self._base_url}>"
 
-    def _new_session(self) -> requests.Session:
-        session = requests.Session()
-        # Pool as many connections as requests may be in flight; our own retry loop
-        # decides what to retry, so urllib3 retries nothing.
-        adapter = HTTPAdapter(
-            pool_connections=4, pool_maxsize=self.config.max_concurrency, max_retries=0
+    def _new_retry_policy(self) -> _ReadRetry:
+        config = self.config
+        return _ReadRetry(
+            total=config.max_attempts - 1,
+            allowed_methods=frozenset({"GET"}),
+            status_forcelist=_RETRYABLE_STATUSES,
+            backoff_factor=config.backoff_base_seconds,
+            backoff_max=config.backoff_max_seconds,
+            backoff_jitter=config.backoff_base_seconds,
+            # The last answer of a retried read is classified like any other.
+            raise_on_status=False,
+            retry_after_cap=config.retry_after_cap_seconds,
+            budget=config.retry_budget_seconds,
+            on_retry=self._on_retry,
         )
+
+    def _new_session(self) -> requests.Session:
+        # As many connections as requests may be in flight, and no more: a thread finding
+        # them all busy waits for one (pool_block), so the pool is the concurrency bound.
+        adapter = HTTPAdapter(
+            pool_connections=4,
+            pool_maxsize=self.config.max_concurrency,
+            pool_block=True,
+            max_retries=self._retry_policy,
+        )
+        session = requests.Session()
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         credentials = self.config.auth_pair()
@@ -214,13 +334,6 @@ class ServerlessClient:
         data = self._get(f"/v1/Services/{self._service(service_sid)}/Environments/{env}")
         return Environment.from_json(data)
 
-    def environments_for_services(
-        self, *, service_sids: Sequence[str]
-    ) -> dict[str, list[Environment]]:
-        """The environments of many services, read concurrently (⌈N/10⌉ round trips)."""
-        lists = self.read_many(lambda sid: self.environment_list(service_sid=sid), service_sids)
-        return dict(zip(service_sids, lists, strict=True))
-
     def variable_list(self, *, service_sid: str, environment_sid: str) -> list[Variable]:
         env = self._sid(environment_sid, "environment")
         path = f"/v1/Services/{self._service(service_sid)}/Environments/{env}/Variables"
@@ -263,41 +376,6 @@ class ServerlessClient:
         # GET /v1/Services/{ServiceSid}/Environments/{EnvironmentSid}/Deployments/{Sid}
         return Deployment.from_json(self._get(f"{path}/{deployment}"))
 
-    def environment_live(self, *, service_sid: str, environment_sid: str) -> LiveState:
-        """What is live (the environment's build_sid) and since when.
-
-        "Live since" is the newest deployment of the live build, found by reading the
-        whole history: Twilio does not document the list's order. The environment and
-        the history are read concurrently.
-        """
-
-        def read_environment() -> object:
-            return self.environment_get(service_sid=service_sid, environment_sid=environment_sid)
-
-        def read_history() -> object:
-            return list(
-                self.deployment_iter(
-                    service_sid=service_sid,
-                    environment_sid=environment_sid,
-                    page_size=MAX_PAGE_SIZE,
-                )
-            )
-
-        environment, history = self.read_many(_call, [read_environment, read_history])
-        assert isinstance(environment, Environment)
-        assert isinstance(history, list)
-        deployment = newest_of(history, environment.build_sid) if environment.build_sid else None
-        return LiveState(environment=environment, deployment=deployment)
-
-    def newest_deployment_of(
-        self, *, service_sid: str, environment_sid: str, build_sid: str | None
-    ) -> Deployment | None:
-        """The newest deployment of `build_sid` (None: of a clear) in the environment."""
-        history = self.deployment_iter(
-            service_sid=service_sid, environment_sid=environment_sid, page_size=MAX_PAGE_SIZE
-        )
-        return newest_of(history, build_sid)
-
     # --- reads: builds, versions, functions -----------------------------------------------
 
     def build_iter(self, *, service_sid: str, page_size: int | None = None) -> Iterator[Build]:
@@ -335,34 +413,30 @@ class ServerlessClient:
     def function_version_list(
         self, *, service_sid: str, function_sid: str
     ) -> list[FunctionVersion]:
-        function = self._sid(function_sid, "function")
-        path = f"/v1/Services/{self._service(service_sid)}/Functions/{function}/Versions"
+        path = self._versions_path(service_sid, "Functions", function_sid)
         # GET /v1/Services/{ServiceSid}/Functions/{FunctionSid}/Versions
         return list(self._iterate(path, {}, "function_versions", FunctionVersion.from_json))
 
     def function_version_get(
         self, *, service_sid: str, function_sid: str, version_sid: str
     ) -> FunctionVersion:
-        function = self._sid(function_sid, "function")
+        path = self._versions_path(service_sid, "Functions", function_sid)
         version = self._sid(version_sid, "version")
-        path = f"/v1/Services/{self._service(service_sid)}/Functions/{function}/Versions/{version}"
         # GET /v1/Services/{ServiceSid}/Functions/{FunctionSid}/Versions/{Sid}
-        return FunctionVersion.from_json(self._get(path))
+        return FunctionVersion.from_json(self._get(f"{path}/{version}"))
 
     def asset_version_list(self, *, service_sid: str, asset_sid: str) -> list[AssetVersion]:
-        asset = self._sid(asset_sid, "asset")
-        path = f"/v1/Services/{self._service(service_sid)}/Assets/{asset}/Versions"
+        path = self._versions_path(service_sid, "Assets", asset_sid)
         # GET /v1/Services/{ServiceSid}/Assets/{AssetSid}/Versions
         return list(self._iterate(path, {}, "asset_versions", AssetVersion.from_json))
 
     def asset_version_get(
         self, *, service_sid: str, asset_sid: str, version_sid: str
     ) -> AssetVersion:
-        asset = self._sid(asset_sid, "asset")
+        path = self._versions_path(service_sid, "Assets", asset_sid)
         version = self._sid(version_sid, "version")
-        path = f"/v1/Services/{self._service(service_sid)}/Assets/{asset}/Versions/{version}"
         # GET /v1/Services/{ServiceSid}/Assets/{AssetSid}/Versions/{Sid}
-        return AssetVersion.from_json(self._get(path))
+        return AssetVersion.from_json(self._get(f"{path}/{version}"))
 
     # --- reads: logs ------------------------------------------------------------------------
 
@@ -448,22 +522,22 @@ class ServerlessClient:
             deployment=None,
         )
         # POST /v1/Services/{ServiceSid}/Environments/{EnvironmentSid}/Deployments
-        attempt = self._attempt("POST", path, form=form, attempt_number=1)
-        if attempt.data is not None:
-            deployment = Deployment.from_json(attempt.data)
+        outcome = self._send("POST", path, form=form)
+        if outcome.data is not None:
+            deployment = Deployment.from_json(outcome.data)
             logger.info(
                 "Deployed %s to %s: %s", build_sid or "nothing", environment_sid, deployment.sid
             )
-            return _replace(result, deployment=deployment)
-        error = attempt.error
+            return replace(result, deployment=deployment)
+        error = outcome.error
         assert error is not None
         if isinstance(error, AlreadyDeployed):
             logger.info("Build %s is already live on %s", build_sid, environment_sid)
-            return _replace(result, already_live=True)
-        if not attempt.ambiguous:
+            return replace(result, already_live=True)
+        if not outcome.ambiguous:
             self._count(failures=1)
             raise error
-        return self._settle_ambiguous_deployment(result, error, may_still_run=attempt.may_still_run)
+        return self._settle_ambiguous_deployment(result, error, may_still_run=outcome.may_still_run)
 
     def _reread_until(
         self, result: DeploymentResult, *, settle: float
@@ -539,14 +613,15 @@ class ServerlessClient:
         )
         deployment: Deployment | None = None
         try:
-            deployment = self.newest_deployment_of(
+            history = self.deployment_iter(
                 service_sid=result.service_sid,
                 environment_sid=result.environment_sid,
-                build_sid=result.build_sid,
+                page_size=MAX_PAGE_SIZE,
             )
+            deployment = newest_of(history, result.build_sid)
         except ServerlessError as exc:
             logger.warning("Could not find the confirmed deployment in the history: %s", exc)
-        return _replace(result, deployment=deployment, confirmed_by_reread=True)
+        return replace(result, deployment=deployment, confirmed_by_reread=True)
 
     # --- many reads at once -----------------------------------------------------------------
 
@@ -556,7 +631,6 @@ class ServerlessClient:
         fn: Callable[[T], R],
         items: Iterable[T],
         *,
-        max_workers: int | None = ...,
         return_exceptions: Literal[False] = ...,
     ) -> list[R]: ...
 
@@ -566,7 +640,6 @@ class ServerlessClient:
         fn: Callable[[T], R],
         items: Iterable[T],
         *,
-        max_workers: int | None = ...,
         return_exceptions: Literal[True],
     ) -> list[R | ServerlessError]: ...
 
@@ -575,43 +648,24 @@ class ServerlessClient:
         fn: Callable[[T], R],
         items: Iterable[T],
         *,
-        max_workers: int | None = None,
         return_exceptions: bool = False,
     ) -> list[R] | list[R | ServerlessError]:
-        """`[fn(item) for item in items]`, run concurrently on the client's bounded pool.
+        """`[fn(item) for item in items]`, run concurrently on the client's pool.
 
-        Results keep the order of `items`. At most `max_workers` (default and ceiling:
-        `max_concurrency`) run at once, so N independent reads cost ⌈N/10⌉ round trips.
-        With `return_exceptions=True` a failed read leaves its ServerlessError in its
-        place instead of raising (a page can show the rest); otherwise the first failure
-        in item order is raised. Called from inside a pool thread it runs sequentially,
-        so nested use cannot deadlock the pool.
+        Results keep the order of `items`. The pool has `max_concurrency` threads, as
+        many as the connections its requests share, so N independent reads cost ⌈N/10⌉
+        round trips. With `return_exceptions=True` a failed read leaves its
+        ServerlessError in its place instead of raising (a page can show the rest);
+        otherwise the first failure in item order is raised. Called from inside a pool
+        thread it runs sequentially, so nested use cannot deadlock the pool.
         """
         work = list(items)
-        limit = min(max_workers or self.config.max_concurrency, self.config.max_concurrency)
-        if limit < 1:
-            raise ValueError("max_workers must be at least 1")
-        results: list[Any] = [None] * len(work)
+        read = functools.partial(_call_captured, fn)
+        results: list[R | _Raised]
         if len(work) <= 1 or getattr(_pool_thread, "active", False):
-            for index, item in enumerate(work):
-                results[index] = _call_captured(fn, item)
+            results = [read(item) for item in work]
         else:
-            executor = self._pool()
-            pending: dict[Future[Any], int] = {}
-            queue = iter(enumerate(work))
-            for index, item in queue:
-                pending[executor.submit(_call_captured, fn, item)] = index
-                if len(pending) >= limit:
-                    break
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    results[pending.pop(future)] = future.result()
-                    next_item = next(queue, None)
-                    if next_item is not None:
-                        index, item = next_item
-                        submitted = executor.submit(_call_captured, fn, item)
-                        pending[submitted] = index
+            results = list(self._pool().map(read, work))
         if not return_exceptions:
             for value in results:
                 if isinstance(value, _Raised):
@@ -709,67 +763,39 @@ class ServerlessClient:
     # --- HTTP -------------------------------------------------------------------------------
 
     def _get(self, target: str) -> dict[str, Any]:
-        """GET a path (with its query) under the base URL, retrying what is safe to retry."""
-        started = time.monotonic()
-        attempt_number = 0
-        while True:
-            attempt_number += 1
-            attempt = self._attempt("GET", target, attempt_number=attempt_number)
-            if attempt.data is not None:
-                if attempt_number > 1:
-                    logger.info(
-                        "GET %s succeeded after %d attempts", path_of(target), attempt_number
-                    )
-                return attempt.data
-            error = attempt.error
-            assert error is not None
-            delay = self._retry_delay(attempt, attempt_number, started)
-            if delay is None:
-                self._count(failures=1)
-                raise error
-            logger.warning(
-                "GET %s failed (%s); retrying in %.2f s (attempt %d of %d)",
-                path_of(target),
-                error.message,
-                delay,
-                attempt_number,
-                self.config.max_attempts,
-            )
-            self._count(retries=1)
-            time.sleep(delay)
+        """GET a path (with its query) under the base URL; urllib3 retries what is safe."""
+        outcome = self._send("GET", target)
+        if outcome.data is None:
+            assert outcome.error is not None
+            self._count(failures=1)
+            raise outcome.error
+        if self._call.attempts > 1:
+            logger.info("GET %s succeeded after %d attempts", path_of(target), self._call.attempts)
+        return outcome.data
 
-    def _retry_delay(self, attempt: _Attempt, attempt_number: int, started: float) -> float | None:
-        """Seconds to wait before the next attempt, or None to give up."""
-        config = self.config
-        if not attempt.retryable or attempt_number >= config.max_attempts:
-            return None
-        if attempt.retry_after is not None:
-            # Waiting less than Twilio asked would only earn another 429; waiting longer
-            # than the cap would hold the page: give up and let the UI say when to retry.
-            if attempt.retry_after > config.retry_after_cap_seconds:
-                return None
-            delay = attempt.retry_after
-        else:
-            ceiling = min(
-                config.backoff_max_seconds, config.backoff_base_seconds * 2 ** (attempt_number - 1)
-            )
-            delay = ceiling / 2 + random.uniform(0, ceiling / 2)
-        if time.monotonic() - started + delay > config.retry_budget_seconds:
-            return None
-        return delay
+    def _on_retry(self, retry: _ReadRetry) -> None:
+        """The retry policy is about to repeat a read (in the thread that sent it)."""
+        last = retry.history[-1]
+        cause = f"HTTP {last.status}" if last.status else type(last.error).__name__
+        self._call.attempts = getattr(self._call, "attempts", 1) + 1
+        self._count(sent=1, retries=1)
+        logger.warning(
+            "GET %s failed (%s); retrying in %.2f s (attempt %d of %d)",
+            path_of(last.url or ""),
+            cause,
+            retry.pause,
+            len(retry.history),
+            self.config.max_attempts,
+        )
 
-    def _attempt(
-        self,
-        method: str,
-        target: str,
-        *,
-        attempt_number: int,
-        form: Mapping[str, str] | None = None,
-    ) -> _Attempt:
-        """Send one request and classify what came back. Never raises a transport error."""
+    def _send(self, method: str, target: str, *, form: Mapping[str, str] | None = None) -> _Outcome:
+        """Send one request (GETs retried by the adapter) and classify what came back.
+
+        Never raises a transport error.
+        """
         path = path_of(target)
         if self.config.auth_pair() is None:
-            return _Attempt(
+            return _Outcome(
                 error=AuthenticationFailed(
                     "No Twilio credentials are configured", method=method, path=path
                 )
@@ -778,51 +804,39 @@ class ServerlessClient:
         headers = (
             {"Content-Type": "application/x-www-form-urlencoded"} if method == "POST" else None
         )
-        failure: _Attempt | None = None
+        failure: _Outcome | None = None
         response: requests.Response | None = None
+        self._call.attempts = 1
+        self._count(sent=1)
         started = time.monotonic()
-        with self._in_flight:
-            self._count(sent=1)
-            try:
-                response = self._session.request(
-                    method,
-                    url,
-                    data=urlencode(form) if form else ("" if method == "POST" else None),
-                    headers=headers,
-                    timeout=(self.config.connect_timeout, self.config.read_timeout),
-                    allow_redirects=False,
-                )
-            except requests.RequestException as exc:
-                if isinstance(exc, requests.ReadTimeout):
-                    self._count(timeouts=1)
-                # Classified here, raised by the caller outside this block: the requests
-                # exception (whose frames hold the Authorization header) is not chained.
-                failure = self._transport_failure(exc, method, path, attempt_number)
+        try:
+            response = self._session.request(
+                method,
+                url,
+                data=urlencode(form) if form else ("" if method == "POST" else None),
+                headers=headers,
+                timeout=(self.config.connect_timeout, self.config.read_timeout),
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            if isinstance(exc, requests.ReadTimeout):
+                self._count(timeouts=1)
+            # Classified here, raised by the caller outside this block: the requests
+            # exception (whose frames hold the Authorization header) is not chained.
+            failure = self._transport_failure(exc, method, path, self._call.attempts)
+        attempts: int = self._call.attempts
         elapsed_ms = (time.monotonic() - started) * 1000
         if failure is not None:
-            logger.debug(
-                "%s %s -> %s in %.0f ms (attempt %d)",
-                method,
-                path,
-                failure.error.detail if failure.error else "",
-                elapsed_ms,
-                attempt_number,
-            )
+            cause = failure.error.detail if failure.error else None
+            logger.debug(_SENT, method, path, cause, elapsed_ms, attempts)
             return failure
         assert response is not None
-        logger.debug(
-            "%s %s -> %d in %.0f ms (attempt %d)",
-            method,
-            path,
-            response.status_code,
-            elapsed_ms,
-            attempt_number,
-        )
-        return self._classify(response, method, path, attempt_number)
+        logger.debug(_SENT, method, path, response.status_code, elapsed_ms, attempts)
+        return self._classify(response, method, path, attempts)
 
     def _transport_failure(
-        self, exc: requests.RequestException, method: str, path: str, attempt_number: int
-    ) -> _Attempt:
+        self, exc: requests.RequestException, method: str, path: str, attempts: int
+    ) -> _Outcome:
         detail = self._redact(f"{type(exc).__name__}: {exc}")[:300]
         not_sent = _was_not_sent(exc)
         if isinstance(exc, requests.ConnectTimeout):
@@ -836,35 +850,29 @@ class ServerlessClient:
         else:
             message = "The request to Twilio failed"
         error = UpstreamUnavailable(
-            message, method=method, path=path, attempts=attempt_number, detail=detail
+            message, method=method, path=path, attempts=attempts, detail=detail
         )
-        # A read timeout is not retried: the upstream is slow, and the page is waiting.
-        retryable = isinstance(exc, requests.ConnectionError) and not isinstance(
-            exc, requests.ReadTimeout
-        )
-        return _Attempt(
-            error=error, retryable=retryable, ambiguous=not not_sent, may_still_run=not not_sent
-        )
+        return _Outcome(error=error, ambiguous=not not_sent, may_still_run=not not_sent)
 
     def _classify(
-        self, response: requests.Response, method: str, path: str, attempt_number: int
-    ) -> _Attempt:
+        self, response: requests.Response, method: str, path: str, attempts: int
+    ) -> _Outcome:
         status = response.status_code
         payload = _json_or_none(response)
         if 200 <= status < 300:
             if isinstance(payload, dict):
-                return _Attempt(data=payload)
+                return _Outcome(data=payload)
             content_type = response.headers.get("Content-Type", "no content type")
             error: ServerlessError = UpstreamUnavailable(
                 "Twilio sent a response that is not a JSON object",
                 status=status,
                 method=method,
                 path=path,
-                attempts=attempt_number,
+                attempts=attempts,
                 detail=f"{content_type[:60]}, {len(response.content)} bytes",
             )
             # The request was processed; only its answer is unreadable.
-            return _Attempt(error=error, ambiguous=True)
+            return _Outcome(error=error, ambiguous=True)
 
         body = payload if isinstance(payload, dict) else {}
         code = body.get("code") if isinstance(body.get("code"), int) else None
@@ -876,14 +884,13 @@ class ServerlessClient:
             "more_info": more_info,
             "method": method,
             "path": path,
-            "attempts": attempt_number,
+            "attempts": attempts,
         }
         if not isinstance(payload, dict):
             content_type = response.headers.get("Content-Type", "no content type")
             fields["detail"] = f"non-JSON error body: {content_type[:60]}"
         message = self._redact(twilio_message or f"HTTP {status} {response.reason or ''}".strip())
 
-        retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
         if status == 401:
             error = AuthenticationFailed(message, **fields)
         elif status == 403:
@@ -893,15 +900,14 @@ class ServerlessClient:
         elif status == 409 and code == 20409:
             error = AlreadyDeployed(message, **fields)
         elif status == 429:
+            retry_after = self._retry_policy.get_retry_after(response.raw) if response.raw else None
             error = RateLimited(message, retry_after=retry_after, **fields)
         elif 400 <= status < 500:
             error = InvalidRequest(message, **fields)
         else:
             error = UpstreamUnavailable(message, **fields)
-        return _Attempt(
+        return _Outcome(
             error=error,
-            retryable=status in _RETRYABLE_STATUSES,
-            retry_after=retry_after if status == 429 else None,
             ambiguous=not 400 <= status < 500,
             may_still_run=status in {502, 504},
         )
@@ -917,6 +923,12 @@ class ServerlessClient:
         env = self._sid(environment_sid, "environment")
         return f"/v1/Services/{self._service(service_sid)}/Environments/{env}/Deployments"
 
+    def _versions_path(
+        self, service_sid: str, parent: Literal["Functions", "Assets"], parent_sid: str
+    ) -> str:
+        checked = self._sid(parent_sid, "function" if parent == "Functions" else "asset")
+        return f"/v1/Services/{self._service(service_sid)}/{parent}/{checked}/Versions"
+
     @staticmethod
     def _sid(value: str, kind: str) -> str:
         if not is_sid(value, kind):
@@ -927,7 +939,7 @@ class ServerlessClient:
     @staticmethod
     def _service(value: str) -> str:
         """A Service SID or unique name as a path segment."""
-        if not isinstance(value, str) or not (is_sid(value, "service") or UNIQUE_NAME.match(value)):
+        if not is_service_ref(value):
             shown = value[:40] if isinstance(value, str) else type(value).__name__
             raise InvalidRequest(f"{shown!r} is not a valid service SID or unique name")
         return quote(value, safe="")
@@ -956,10 +968,6 @@ class _Raised:
     error: ServerlessError
 
 
-def _call(read: Callable[[], R]) -> R:
-    return read()
-
-
 def _call_captured(fn: Callable[[T], R], item: T) -> R | _Raised:
     # Typed failures are carried back as values so that every read finishes; anything
     # else is a bug and propagates.
@@ -967,12 +975,6 @@ def _call_captured(fn: Callable[[T], R], item: T) -> R | _Raised:
         return fn(item)
     except ServerlessError as exc:
         return _Raised(exc)
-
-
-def _replace(result: DeploymentResult, **changes: Any) -> DeploymentResult:
-    from dataclasses import replace
-
-    return replace(result, **changes)
 
 
 def _format_datetime(value: datetime, name: str) -> str:
@@ -988,24 +990,6 @@ def _json_or_none(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return None
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _was_not_sent(exc: requests.RequestException) -> bool:

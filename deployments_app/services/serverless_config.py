@@ -1,44 +1,25 @@
-"""Configuration of the Serverless client, and the SID shapes of the spec.
+"""Configuration of the Serverless client.
 
-No HTTP here: serverless.py is the only module that imports requests.
+No HTTP here: serverless.py is the only module that imports requests. The values come
+from Django settings (dashboard/settings.py reads and checks the environment, once);
+the defaults below serve clients built directly, in tests and scripts.
 """
 
 from __future__ import annotations
 
 import base64
-import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-__all__ = ["MAX_PAGE_SIZE", "PROJECT_NAME", "SID_PATTERNS", "ClientConfig", "is_sid"]
+__all__ = ["MAX_PAGE_SIZE", "PROJECT_NAME", "ClientConfig"]
 
 PROJECT_NAME = "twilio-serverless-release-dashboard"
 MAX_PAGE_SIZE = 1000  # PageSize maximum in the spec
 
-# SID patterns of the spec (components/schemas/*/properties/sid).
-SID_PATTERNS = {
-    "service": re.compile(r"^ZS[0-9a-fA-F]{32}$"),
-    "environment": re.compile(r"^ZE[0-9a-fA-F]{32}$"),
-    "build": re.compile(r"^ZB[0-9a-fA-F]{32}$"),
-    "deployment": re.compile(r"^ZD[0-9a-fA-F]{32}$"),
-    # Functions and Assets share the ZH prefix; their versions share ZN.
-    "function": re.compile(r"^ZH[0-9a-fA-F]{32}$"),
-    "asset": re.compile(r"^ZH[0-9a-fA-F]{32}$"),
-    "version": re.compile(r"^ZN[0-9a-fA-F]{32}$"),
-    "log": re.compile(r"^NO[0-9a-fA-F]{32}$"),
-}
-# A Service may be addressed by its unique name instead of its SID (spec: UniqueName).
-UNIQUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-
-
-def is_sid(value: object, kind: str) -> bool:
-    """Whether `value` is a well-formed SID of `kind` (a key of SID_PATTERNS)."""
-    return isinstance(value, str) and bool(SID_PATTERNS[kind].match(value))
-
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Everything the client needs; `from_settings()` reads it from Django settings."""
+    """Everything the client needs; `from_settings()` takes it from Django settings."""
 
     base_url: str = "https://serverless.twilio.com"
     account_sid: str = ""
@@ -52,6 +33,7 @@ class ClientConfig:
     retry_budget_seconds: float = 8.0
     retry_after_cap_seconds: float = 5.0
     page_size_default: int = 50
+    # Backoff between retries of a read (urllib3's: base * 2**(n-1), at most max).
     backoff_base_seconds: float = 0.25
     backoff_max_seconds: float = 2.0
     # How long to keep re-reading after a deployment POST timed out (see deployment_create).
@@ -73,34 +55,23 @@ class ClientConfig:
 
     @classmethod
     def from_settings(cls) -> ClientConfig:
+        """The settings as dashboard/settings.py parsed them; no defaults of its own."""
         from django.conf import settings
 
-        defaults = cls()
-
-        def number(name: str, default: float) -> float:
-            value = getattr(settings, name, None)
-            return default if value in (None, "") else float(value)
-
         return cls(
-            base_url=str(getattr(settings, "TWILIO_SERVERLESS_BASE_URL", "") or defaults.base_url)
-            .strip()
-            .rstrip("/"),
-            account_sid=getattr(settings, "TWILIO_ACCOUNT_SID", "") or "",
-            auth_token=getattr(settings, "TWILIO_AUTH_TOKEN", "") or "",
-            api_key=getattr(settings, "TWILIO_API_KEY", "") or "",
-            api_secret=getattr(settings, "TWILIO_API_SECRET", "") or "",
-            connect_timeout=number("TWILIO_CONNECT_TIMEOUT", defaults.connect_timeout),
-            read_timeout=number("TWILIO_READ_TIMEOUT", defaults.read_timeout),
-            max_concurrency=int(number("TWILIO_MAX_CONCURRENCY", defaults.max_concurrency)),
-            max_attempts=int(number("TWILIO_MAX_ATTEMPTS", defaults.max_attempts)),
-            retry_budget_seconds=number(
-                "TWILIO_RETRY_BUDGET_SECONDS", defaults.retry_budget_seconds
-            ),
-            retry_after_cap_seconds=number(
-                "TWILIO_RETRY_AFTER_CAP_SECONDS", defaults.retry_after_cap_seconds
-            ),
-            page_size_default=int(number("TWILIO_PAGE_SIZE_DEFAULT", defaults.page_size_default)),
-            version=str(getattr(settings, "VERSION", "") or defaults.version),
+            base_url=settings.TWILIO_SERVERLESS_BASE_URL,
+            account_sid=settings.TWILIO_ACCOUNT_SID,
+            auth_token=settings.TWILIO_AUTH_TOKEN,
+            api_key=settings.TWILIO_API_KEY,
+            api_secret=settings.TWILIO_API_SECRET,
+            connect_timeout=settings.TWILIO_CONNECT_TIMEOUT,
+            read_timeout=settings.TWILIO_READ_TIMEOUT,
+            max_concurrency=settings.TWILIO_MAX_CONCURRENCY,
+            max_attempts=settings.TWILIO_MAX_ATTEMPTS,
+            retry_budget_seconds=settings.TWILIO_RETRY_BUDGET_SECONDS,
+            retry_after_cap_seconds=settings.TWILIO_RETRY_AFTER_CAP_SECONDS,
+            page_size_default=settings.TWILIO_PAGE_SIZE_DEFAULT,
+            version=settings.VERSION,
         )
 
     @property

@@ -12,8 +12,7 @@ cause in `detail` instead.
     ├── PermissionDenied              403
     ├── NotFound                      404
     ├── InvalidRequest                400, 409 (other than 20409), other 4xx, malformed SID
-    │   ├── AlreadyDeployed           409 with code 20409 (deployment_create turns it into a result)
-    │   └── DeploymentRefused         a domain rule said no before any write (see `reason`)
+    │   └── AlreadyDeployed           409 with code 20409 (deployment_create turns it into a result)
     ├── RateLimited                   429 (retry_after in seconds when Twilio said)
     └── UpstreamUnavailable           5xx, timeout, connection error, non-JSON or odd body
         ├── DeploymentNotApplied      ambiguous POST; the re-read shows it did not take effect
@@ -29,7 +28,6 @@ __all__ = [
     "AuthenticationFailed",
     "DeploymentNotApplied",
     "DeploymentOutcomeUnknown",
-    "DeploymentRefused",
     "InvalidRequest",
     "NotFound",
     "PermissionDenied",
@@ -140,31 +138,6 @@ class AlreadyDeployed(InvalidRequest):
     @property
     def user_message(self) -> str:
         return self.default_user_message
-
-
-class DeploymentRefused(InvalidRequest):
-    """A promote, rollback or clear that a rule refused before anything was written.
-
-    `reason` is one of the REASON_* constants, stable for views and tests.
-    """
-
-    REASON_MALFORMED_SID: ClassVar[str] = "malformed_sid"
-    REASON_NOTHING_LIVE: ClassVar[str] = "nothing_live"
-    REASON_SAME_ENVIRONMENT: ClassVar[str] = "same_environment"
-    REASON_BUILD_NOT_COMPLETED: ClassVar[str] = "build_not_completed"
-    REASON_BUILD_OF_OTHER_SERVICE: ClassVar[str] = "build_of_other_service"
-    REASON_BUILD_NOT_IN_HISTORY: ClassVar[str] = "build_not_in_history"
-
-    def __init__(self, message: str, *, reason: str, attempts: int = 0) -> None:
-        super().__init__(message, attempts=attempts)
-        self.reason = reason
-
-    @property
-    def user_message(self) -> str:
-        return self.message
-
-    def __repr__(self) -> str:
-        return f"DeploymentRefused(reason={self.reason!r}, message={self.message!r})"
 
 
 class RateLimited(ServerlessError):

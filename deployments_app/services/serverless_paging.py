@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from .serverless_config import MAX_PAGE_SIZE, is_sid
+from deployments_app.sids import is_sid
+
+from .serverless_config import MAX_PAGE_SIZE
 from .serverless_errors import InvalidRequest, UpstreamUnavailable
-from .serverless_types import Deployment
 
 __all__ = [
     "CURSOR_PARAMS",
     "MAX_PAGES",
     "decode_cursor",
     "encode_cursor",
-    "newest_of",
     "relative_target",
     "with_query",
 ]
@@ -80,18 +80,6 @@ def decode_cursor(cursor: str, *, expected_path: str) -> str:
     if not valid:
         raise InvalidRequest("This page link is not valid; start again from the first page")
     return raw
-
-
-def newest_of(history: Iterable[Deployment], build_sid: str | None) -> Deployment | None:
-    """The newest deployment of a build, whatever the order of `history`."""
-    oldest = datetime.min.replace(tzinfo=UTC)
-    newest: Deployment | None = None
-    for deployment in history:
-        if deployment.build_sid != build_sid:
-            continue
-        if newest is None or (deployment.date_created or oldest) > (newest.date_created or oldest):
-            newest = deployment
-    return newest
 
 
 def with_query(path: str, params: Mapping[str, str]) -> str:

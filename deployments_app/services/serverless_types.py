@@ -1,18 +1,21 @@
 """Typed results of the Twilio Serverless client, and their parsing from JSON.
 
 Frozen dataclasses, one per resource of the spec (`twilio_serverless_v1.json`,
-components/schemas). Parsing follows the spec's own tolerance: every field is nullable
-there, so every field here may be None (except `sid`), unknown extra fields are ignored,
-and dates become aware UTC datetimes (None when absent or unreadable).
+components/schemas), each field named as Twilio's snake_case JSON key. One parser,
+`from_json`, reads any of them by its fields' types, with the spec's own tolerance:
+every field is nullable there, so every field here may be None (except `sid`), unknown
+extra fields are ignored, and dates become aware UTC datetimes (None when absent or
+unreadable).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar, get_args, get_origin, get_type_hints
 
 __all__ = [
     "BUILD_BUILDING",
@@ -27,7 +30,6 @@ __all__ = [
     "Environment",
     "Function",
     "FunctionVersion",
-    "LiveState",
     "Log",
     "Page",
     "Service",
@@ -44,6 +46,9 @@ BUILD_COMPLETED = "completed"
 BUILD_FAILED = "failed"
 
 
+# --- reading one JSON value ---------------------------------------------------------------
+
+
 def parse_datetime(value: object) -> datetime | None:
     """An ISO 8601 string from Twilio as an aware datetime (UTC when no offset is given)."""
     if not isinstance(value, str) or not value:
@@ -58,29 +63,94 @@ def parse_datetime(value: object) -> datetime | None:
     return parsed
 
 
-def _str(data: Mapping[str, Any], key: str) -> str | None:
-    value = data.get(key)
+def _text(value: object) -> str | None:
     if value is None:
         return None
     return value if isinstance(value, str) else str(value)
 
 
-def _bool(data: Mapping[str, Any], key: str) -> bool | None:
-    value = data.get(key)
+def _required_text(value: object) -> str:
+    return str(value or "")
+
+
+def _flag(value: object) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def _lower(value: str | None) -> str | None:
+def _blank_is_none(value: object) -> str | None:
+    # A clear's build_sid: Twilio sends null, some proxies and old responses "".
+    return _text(value) or None
+
+
+def _lowered(value: object) -> str | None:
     # The spec's examples say "PUBLIC" where its enums say "public".
-    return value.lower() if value is not None else None
+    text = _text(value)
+    return text.lower() if text is not None else None
 
 
-def _items(value: object) -> Sequence[Any]:
-    return value if isinstance(value, list) else ()
+# A field whose JSON value needs more than its type says names its reader here.
+_READ = "read"
+_BLANK_IS_NONE: Mapping[str, Any] = {_READ: _blank_is_none}
+_LOWERED: Mapping[str, Any] = {_READ: _lowered}
+
+_READERS: dict[object, Callable[[object], object]] = {
+    str: _required_text,
+    str | None: _text,
+    bool | None: _flag,
+    datetime | None: parse_datetime,
+}
+
+
+def _reader(hint: object) -> Callable[[object], object]:
+    if get_origin(hint) is tuple:
+        item_type = get_args(hint)[0]
+        return lambda value: (
+            tuple(item_type.from_json(item) for item in value) if isinstance(value, list) else ()
+        )
+    try:
+        return _READERS[hint]
+    except KeyError:
+        raise TypeError(f"no JSON reader for fields of type {hint!r}") from None
+
+
+_Plan = tuple[tuple[str, Callable[[object], object]], ...]
+_PLANS: dict[type, _Plan] = {}
+
+
+def _plan(cls: type) -> _Plan:
+    """(JSON key, reader) for each field of a resource, from its type and metadata."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = get_type_hints(cls)
+        plan = tuple(
+            (f.name, f.metadata.get(_READ) or _reader(hints[f.name]))
+            for f in dataclasses.fields(cls)
+        )
+        _PLANS[cls] = plan
+    return plan
+
+
+class _Resource:
+    """Base of the resources: `from_json` builds one from Twilio's JSON object."""
+
+    @classmethod
+    def from_json(cls, data: object) -> Self:
+        # A Build's manifest entries may be bare SIDs: the spec's description of
+        # function_versions/asset_versions says "SIDs", its examples (and Twilio) objects.
+        item: Mapping[str, Any] = (
+            data if isinstance(data, Mapping) else {"sid": data} if isinstance(data, str) else {}
+        )
+        get = item.get
+        # Positionally, in field order (a dataclass's __init__ order): faster than by
+        # keyword, and parsing is per item of every list.
+        return cls(*[read(get(key)) for key, read in _plan(cls)])
+
+
+# --- the resources --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Service:
+class Service(_Resource):
     sid: str
     account_sid: str | None
     unique_name: str | None
@@ -92,29 +162,14 @@ class Service:
     date_updated: datetime | None
     url: str | None
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Service:
-        return cls(
-            sid=str(data.get("sid") or ""),
-            account_sid=_str(data, "account_sid"),
-            unique_name=_str(data, "unique_name"),
-            friendly_name=_str(data, "friendly_name"),
-            include_credentials=_bool(data, "include_credentials"),
-            ui_editable=_bool(data, "ui_editable"),
-            domain_base=_str(data, "domain_base"),
-            date_created=parse_datetime(data.get("date_created")),
-            date_updated=parse_datetime(data.get("date_updated")),
-            url=_str(data, "url"),
-        )
-
 
 @dataclass(frozen=True)
-class Environment:
+class Environment(_Resource):
     sid: str
     account_sid: str | None
     service_sid: str | None
     # What is live: the only source of truth for it. None when nothing is deployed.
-    build_sid: str | None
+    build_sid: str | None = field(metadata=_BLANK_IS_NONE)
     unique_name: str | None
     domain_suffix: str | None
     domain_name: str | None
@@ -122,96 +177,43 @@ class Environment:
     date_updated: datetime | None
     url: str | None
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Environment:
-        return cls(
-            sid=str(data.get("sid") or ""),
-            account_sid=_str(data, "account_sid"),
-            service_sid=_str(data, "service_sid"),
-            build_sid=_str(data, "build_sid") or None,
-            unique_name=_str(data, "unique_name"),
-            domain_suffix=_str(data, "domain_suffix"),
-            domain_name=_str(data, "domain_name"),
-            date_created=parse_datetime(data.get("date_created")),
-            date_updated=parse_datetime(data.get("date_updated")),
-            url=_str(data, "url"),
-        )
-
 
 @dataclass(frozen=True)
-class FunctionVersion:
+class FunctionVersion(_Resource):
     """A Function Version: an entry of a Build's manifest, or of a Function's versions."""
 
     sid: str
     function_sid: str | None
     path: str | None
-    visibility: str | None
+    visibility: str | None = field(metadata=_LOWERED)
     date_created: datetime | None
     account_sid: str | None = None
     service_sid: str | None = None
     url: str | None = None
 
-    @classmethod
-    def from_json(cls, data: object) -> FunctionVersion:
-        # The spec describes these as "SIDs" but its examples (and Twilio) send objects.
-        if isinstance(data, str):
-            return cls(sid=data, function_sid=None, path=None, visibility=None, date_created=None)
-        item: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-        return cls(
-            sid=str(item.get("sid") or ""),
-            function_sid=_str(item, "function_sid"),
-            path=_str(item, "path"),
-            visibility=_lower(_str(item, "visibility")),
-            date_created=parse_datetime(item.get("date_created")),
-            account_sid=_str(item, "account_sid"),
-            service_sid=_str(item, "service_sid"),
-            url=_str(item, "url"),
-        )
-
 
 @dataclass(frozen=True)
-class AssetVersion:
+class AssetVersion(_Resource):
     """An Asset Version: an entry of a Build's manifest, or of an Asset's versions."""
 
     sid: str
     asset_sid: str | None
     path: str | None
-    visibility: str | None
+    visibility: str | None = field(metadata=_LOWERED)
     date_created: datetime | None
     account_sid: str | None = None
     service_sid: str | None = None
     url: str | None = None
 
-    @classmethod
-    def from_json(cls, data: object) -> AssetVersion:
-        if isinstance(data, str):
-            return cls(sid=data, asset_sid=None, path=None, visibility=None, date_created=None)
-        item: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-        return cls(
-            sid=str(item.get("sid") or ""),
-            asset_sid=_str(item, "asset_sid"),
-            path=_str(item, "path"),
-            visibility=_lower(_str(item, "visibility")),
-            date_created=parse_datetime(item.get("date_created")),
-            account_sid=_str(item, "account_sid"),
-            service_sid=_str(item, "service_sid"),
-            url=_str(item, "url"),
-        )
-
 
 @dataclass(frozen=True)
-class Dependency:
+class Dependency(_Resource):
     name: str
     version: str | None
 
-    @classmethod
-    def from_json(cls, data: object) -> Dependency:
-        item: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-        return cls(name=str(item.get("name") or ""), version=_str(item, "version"))
-
 
 @dataclass(frozen=True)
-class Build:
+class Build(_Resource):
     """A Build with its full manifest (functions, assets, dependencies, runtime).
 
     A completed build never changes, so it is safe to keep (build diffs need it).
@@ -233,31 +235,9 @@ class Build:
     def is_completed(self) -> bool:
         return self.status == BUILD_COMPLETED
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Build:
-        return cls(
-            sid=str(data.get("sid") or ""),
-            account_sid=_str(data, "account_sid"),
-            service_sid=_str(data, "service_sid"),
-            status=_str(data, "status"),
-            runtime=_str(data, "runtime"),
-            function_versions=tuple(
-                FunctionVersion.from_json(item) for item in _items(data.get("function_versions"))
-            ),
-            asset_versions=tuple(
-                AssetVersion.from_json(item) for item in _items(data.get("asset_versions"))
-            ),
-            dependencies=tuple(
-                Dependency.from_json(item) for item in _items(data.get("dependencies"))
-            ),
-            date_created=parse_datetime(data.get("date_created")),
-            date_updated=parse_datetime(data.get("date_updated")),
-            url=_str(data, "url"),
-        )
-
 
 @dataclass(frozen=True)
-class BuildStatus:
+class BuildStatus(_Resource):
     sid: str
     account_sid: str | None
     service_sid: str | None
@@ -268,45 +248,22 @@ class BuildStatus:
     def is_completed(self) -> bool:
         return self.status == BUILD_COMPLETED
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> BuildStatus:
-        return cls(
-            sid=str(data.get("sid") or ""),
-            account_sid=_str(data, "account_sid"),
-            service_sid=_str(data, "service_sid"),
-            status=_str(data, "status"),
-            url=_str(data, "url"),
-        )
-
 
 @dataclass(frozen=True)
-class Deployment:
+class Deployment(_Resource):
     sid: str
     account_sid: str | None
     service_sid: str | None
     environment_sid: str | None
     # None for a deployment that cleared the environment.
-    build_sid: str | None
+    build_sid: str | None = field(metadata=_BLANK_IS_NONE)
     date_created: datetime | None
     date_updated: datetime | None
     url: str | None
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Deployment:
-        return cls(
-            sid=str(data.get("sid") or ""),
-            account_sid=_str(data, "account_sid"),
-            service_sid=_str(data, "service_sid"),
-            environment_sid=_str(data, "environment_sid"),
-            build_sid=_str(data, "build_sid") or None,
-            date_created=parse_datetime(data.get("date_created")),
-            date_updated=parse_datetime(data.get("date_updated")),
-            url=_str(data, "url"),
-        )
-
 
 @dataclass(frozen=True)
-class Function:
+class Function(_Resource):
     sid: str
     account_sid: str | None
     service_sid: str | None
@@ -315,21 +272,9 @@ class Function:
     date_updated: datetime | None
     url: str | None
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Function:
-        return cls(
-            sid=str(data.get("sid") or ""),
-            account_sid=_str(data, "account_sid"),
-            service_sid=_str(data, "service_sid"),
-            friendly_name=_str(data, "friendly_name"),
-            date_created=parse_datetime(data.get("date_created")),
-            date_updated=parse_datetime(data.get("date_updated")),
-            url=_str(data, "url"),
-        )
-
 
 @dataclass(frozen=True)
-class Log:
+class Log(_Resource):
     sid: str
     account_sid: str | None
     service_sid: str | None
@@ -343,26 +288,9 @@ class Log:
     date_created: datetime | None
     url: str | None
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Log:
-        return cls(
-            sid=str(data.get("sid") or ""),
-            account_sid=_str(data, "account_sid"),
-            service_sid=_str(data, "service_sid"),
-            environment_sid=_str(data, "environment_sid"),
-            build_sid=_str(data, "build_sid"),
-            deployment_sid=_str(data, "deployment_sid"),
-            function_sid=_str(data, "function_sid"),
-            request_sid=_str(data, "request_sid"),
-            level=_str(data, "level"),
-            message=_str(data, "message"),
-            date_created=parse_datetime(data.get("date_created")),
-            url=_str(data, "url"),
-        )
-
 
 @dataclass(frozen=True)
-class Variable:
+class Variable(_Resource):
     sid: str
     account_sid: str | None
     service_sid: str | None
@@ -374,19 +302,8 @@ class Variable:
     date_updated: datetime | None
     url: str | None
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Variable:
-        return cls(
-            sid=str(data.get("sid") or ""),
-            account_sid=_str(data, "account_sid"),
-            service_sid=_str(data, "service_sid"),
-            environment_sid=_str(data, "environment_sid"),
-            key=_str(data, "key"),
-            value=_str(data, "value"),
-            date_created=parse_datetime(data.get("date_created")),
-            date_updated=parse_datetime(data.get("date_updated")),
-            url=_str(data, "url"),
-        )
+
+# --- what the client returns around them -----------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -406,29 +323,8 @@ class Page(Generic[T]):
 
 
 @dataclass(frozen=True)
-class LiveState:
-    """What is live in an environment, and since when.
-
-    `environment.build_sid` is the only truth about what is live. `deployment` is the
-    newest deployment of that build (whatever order Twilio lists deployments in), or None
-    when nothing is live or no deployment of it was found.
-    """
-
-    environment: Environment
-    deployment: Deployment | None
-
-    @property
-    def build_sid(self) -> str | None:
-        return self.environment.build_sid
-
-    @property
-    def live_since(self) -> datetime | None:
-        return self.deployment.date_created if self.deployment else None
-
-
-@dataclass(frozen=True)
 class DeploymentResult:
-    """The outcome of a deployment write (deployment_create, promote, rollback, clear).
+    """The outcome of a deployment write (`ServerlessClient.deployment_create`).
 
     - `already_live`: nothing was changed because the requested state was already live
       (the build is live on the target, or the environment was already clear); Twilio's
@@ -448,7 +344,7 @@ class DeploymentResult:
     deployment: Deployment | None
     already_live: bool = False
     confirmed_by_reread: bool = False
-    # What was live before, when the caller read it (promote/rollback/clear do).
+    # What was live before, when the caller read it.
     previous_build_sid: str | None = None
 
     @property

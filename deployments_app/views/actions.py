@@ -136,86 +136,70 @@ def _error(request: HtmxHttpRequest, message: str, *, status: int) -> HttpRespon
 
 # --- the four actions ------------------------------------------------------------------------
 
+# A form's field names, as the service functions call them.
+_KWARGS = {
+    "service": "service_sid",
+    "environment": "environment_sid",
+    "source": "source_environment_sid",
+    "target": "target_environment_sid",
+    "build": "build_sid",
+}
+
+
+def _preview(action: str) -> Callable[[Data], selectors.ActionPreview]:
+    def preview(data: Data) -> selectors.ActionPreview:
+        return selectors.action_preview(
+            action=action,
+            service_sid=data["service"],
+            environment_sid=data.get("target") or data["environment"],
+            build_sid=data.get("build"),
+            source_environment_sid=data.get("source"),
+        )
+
+    return preview
+
+
+def _perform(
+    service: Callable[..., deployments.ActionOutcome],
+) -> Callable[[HtmxHttpRequest, Data], deployments.ActionOutcome]:
+    def perform(request: HtmxHttpRequest, data: Data) -> deployments.ActionOutcome:
+        kwargs = {_KWARGS.get(name, name): value for name, value in data.items()}
+        return service(actor=request.user, client_ip=client_ip(request), **kwargs)
+
+    return perform
+
+
+def _spec(
+    action: str,
+    form: type[django_forms.Form],
+    service: Callable[..., deployments.ActionOutcome],
+    *,
+    confirm_form: type[django_forms.Form] | None = None,
+    back: str = "environment",
+) -> _Spec:
+    return _Spec(
+        action=action,
+        confirm_form=confirm_form or form,
+        post_form=form,
+        preview=_preview(action),
+        perform=_perform(service),
+        back=back,
+    )
+
+
 promote = _action_view(
-    _Spec(
-        action=Action.PROMOTE,
-        confirm_form=forms.PromoteForm,
-        post_form=forms.PromoteForm,
-        preview=lambda data: selectors.action_preview(
-            action=Action.PROMOTE,
-            service_sid=data["service"],
-            environment_sid=data["target"],
-            source_environment_sid=data["source"],
-        ),
-        perform=lambda request, data: deployments.deployment_promote(
-            actor=request.user,
-            service_sid=data["service"],
-            source_environment_sid=data["source"],
-            target_environment_sid=data["target"],
-            reason=data["reason"],
-            client_ip=client_ip(request),
-        ),
-        back="overview",
-    )
+    _spec(Action.PROMOTE, forms.PromoteForm, deployments.deployment_promote, back="overview")
 )
-
-redeploy = _action_view(
-    _Spec(
-        action=Action.REDEPLOY,
-        confirm_form=forms.RedeployForm,
-        post_form=forms.RedeployForm,
-        preview=lambda data: selectors.action_preview(
-            action=Action.REDEPLOY,
-            service_sid=data["service"],
-            environment_sid=data["environment"],
-            build_sid=data["build"],
-        ),
-        perform=lambda request, data: deployments.deployment_redeploy(
-            actor=request.user,
-            service_sid=data["service"],
-            environment_sid=data["environment"],
-            build_sid=data["build"],
-            reason=data["reason"],
-            client_ip=client_ip(request),
-        ),
-    )
-)
-
+redeploy = _action_view(_spec(Action.REDEPLOY, forms.RedeployForm, deployments.deployment_redeploy))
 restore = _action_view(
-    _Spec(
-        action=Action.RESTORE,
-        confirm_form=forms.EnvironmentActionForm,
-        post_form=forms.EnvironmentActionForm,
-        preview=lambda data: selectors.action_preview(
-            action=Action.RESTORE,
-            service_sid=data["service"],
-            environment_sid=data["environment"],
-        ),
-        perform=lambda request, data: deployments.deployment_restore(
-            actor=request.user,
-            service_sid=data["service"],
-            environment_sid=data["environment"],
-            client_ip=client_ip(request),
-        ),
-    )
+    _spec(Action.RESTORE, forms.EnvironmentActionForm, deployments.deployment_restore)
 )
-
+# The confirmation is typed in the dialog, so opening it needs only the environment.
 clear = _action_view(
-    _Spec(
-        action=Action.CLEAR,
+    _spec(
+        Action.CLEAR,
+        forms.ClearForm,
+        deployments.environment_clear,
         confirm_form=forms.EnvironmentActionForm,
-        post_form=forms.ClearForm,
-        preview=lambda data: selectors.action_preview(
-            action=Action.CLEAR,
-            service_sid=data["service"],
-            environment_sid=data["environment"],
-        ),
-        perform=lambda request, data: deployments.environment_clear(
-            actor=request.user,
-            service_sid=data["service"],
-            environment_sid=data["environment"],
-            confirmation=data["confirmation"],
-            client_ip=client_ip(request),
-        ),
     )
 )

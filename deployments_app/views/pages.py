@@ -35,7 +35,7 @@ def environment_detail(
             status=400,
         )
     query = form.cleaned_data
-    context = {"service_sid": service_sid, "environment_sid": environment_sid}
+    context: dict[str, object] = {"service_sid": service_sid, "environment_sid": environment_sid}
     if query["cursor"] and is_partial(request):
         # "Load more": one upstream list call for the next page, rows only.
         history = selectors.history_page(

@@ -1,16 +1,23 @@
-"""The v1 route table, one line per operation in the spec, and dispatch."""
+"""The v1 route table, one entry per operation in the spec, and dispatch."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .. import sids
 from ..errors import InvalidParameter, MethodNotAllowed, not_found
 from ..store import Store
-from . import assets, builds, deployments, environments, functions, logs, services, variables
+from . import builds, deployments, environments, logs, services, variables
 from .context import ApiRequest, ApiResponse
+from .functions_assets import (
+    ASSET_HANDLERS,
+    FUNCTION_HANDLERS,
+    ResourceHandlers,
+    fetch_function_version_content,
+)
 
 Handler = Callable[[ApiRequest], ApiResponse]
 
@@ -43,6 +50,29 @@ def _compile(template: str) -> re.Pattern[str]:
 S = "/v1/Services/{ServiceSid}"
 ENV = f"{S}/Environments/{{EnvironmentSid}}"
 ZE = ("EnvironmentSid", sids.ENVIRONMENT)
+
+
+def _resource_routes(handlers: ResourceHandlers[Any, Any]) -> tuple[Route, ...]:
+    """The seven routes Functions and Assets share: CRUD plus Versions."""
+    base = f"{S}/{handlers.segment}"
+    parent = handlers.parent_param
+    own = (("Sid", handlers.kind.prefix),)
+    versions = f"{base}/{{{parent}}}/Versions"
+    return (
+        Route("GET", base, handlers.list),
+        Route("POST", base, handlers.create),
+        Route("GET", f"{base}/{{Sid}}", handlers.fetch, own),
+        Route("POST", f"{base}/{{Sid}}", handlers.update, own),
+        Route("DELETE", f"{base}/{{Sid}}", handlers.delete, own),
+        Route("GET", versions, handlers.list_versions, ((parent, handlers.kind.prefix),)),
+        Route(
+            "GET",
+            f"{versions}/{{Sid}}",
+            handlers.fetch_version,
+            ((parent, handlers.kind.prefix), ("Sid", handlers.kind.version_prefix)),
+        ),
+    )
+
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/Services", services.list_services),
@@ -93,46 +123,14 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{S}/Builds/{{Sid}}", builds.fetch_build, (("Sid", sids.BUILD),)),
     Route("DELETE", f"{S}/Builds/{{Sid}}", builds.delete_build, (("Sid", sids.BUILD),)),
     Route("GET", f"{S}/Builds/{{Sid}}/Status", builds.fetch_build_status, (("Sid", sids.BUILD),)),
-    Route("GET", f"{S}/Functions", functions.list_functions),
-    Route("POST", f"{S}/Functions", functions.create_function),
-    Route("GET", f"{S}/Functions/{{Sid}}", functions.fetch_function, (("Sid", sids.FUNCTION),)),
-    Route("POST", f"{S}/Functions/{{Sid}}", functions.update_function, (("Sid", sids.FUNCTION),)),
-    Route("DELETE", f"{S}/Functions/{{Sid}}", functions.delete_function, (("Sid", sids.FUNCTION),)),
-    Route(
-        "GET",
-        f"{S}/Functions/{{FunctionSid}}/Versions",
-        functions.list_function_versions,
-        (("FunctionSid", sids.FUNCTION),),
-    ),
-    Route(
-        "GET",
-        f"{S}/Functions/{{FunctionSid}}/Versions/{{Sid}}",
-        functions.fetch_function_version,
-        (("FunctionSid", sids.FUNCTION), ("Sid", sids.FUNCTION_VERSION)),
-    ),
+    *_resource_routes(FUNCTION_HANDLERS),
     Route(
         "GET",
         f"{S}/Functions/{{FunctionSid}}/Versions/{{Sid}}/Content",
-        functions.fetch_function_version_content,
+        fetch_function_version_content,
         (("FunctionSid", sids.FUNCTION), ("Sid", sids.FUNCTION_VERSION)),
     ),
-    Route("GET", f"{S}/Assets", assets.list_assets),
-    Route("POST", f"{S}/Assets", assets.create_asset),
-    Route("GET", f"{S}/Assets/{{Sid}}", assets.fetch_asset, (("Sid", sids.ASSET),)),
-    Route("POST", f"{S}/Assets/{{Sid}}", assets.update_asset, (("Sid", sids.ASSET),)),
-    Route("DELETE", f"{S}/Assets/{{Sid}}", assets.delete_asset, (("Sid", sids.ASSET),)),
-    Route(
-        "GET",
-        f"{S}/Assets/{{AssetSid}}/Versions",
-        assets.list_asset_versions,
-        (("AssetSid", sids.ASSET),),
-    ),
-    Route(
-        "GET",
-        f"{S}/Assets/{{AssetSid}}/Versions/{{Sid}}",
-        assets.fetch_asset_version,
-        (("AssetSid", sids.ASSET), ("Sid", sids.ASSET_VERSION)),
-    ),
+    *_resource_routes(ASSET_HANDLERS),
 )
 
 

@@ -340,7 +340,8 @@ def test_a_second_clear_is_a_noop_after_the_first_deployed_nothing(upstream, man
         confirmation="production",
     )
 
-    assert first.deployment is not None and first.deployment.build_sid is None
+    assert first.deployment is not None
+    assert first.deployment.build_sid is None
     assert (first.entry.outcome, again.entry.outcome) == (Outcome.SUCCEEDED, Outcome.NOOP)
     assert again.deployment is None
     assert [p.form for p in deployment_posts(upstream)] == [{}]

@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from deployments_app import roles
 from deployments_app.models import AuditEntry, EnvironmentLock
-from deployments_app.services import serverless_ops
 from deployments_app.services.deployments import (
     ActionFailed,
     ActionOutcome,
@@ -30,7 +29,7 @@ from deployments_app.services.deployments import (
     deployment_redeploy,
 )
 from deployments_app.services.locks import LOCK_SECONDS, LockBusy, environment_lock
-from deployments_app.services.serverless import get_client
+from deployments_app.services.serverless import ServerlessClient, get_client
 from serverless_emulator import Fault
 
 pytestmark = pytest.mark.django_db
@@ -205,11 +204,11 @@ def test_the_lock_is_released_after_a_failure_a_refusal_and_a_crash(upstream, ma
         )
     assert not EnvironmentLock.objects.exists()
 
-    def crash(**kwargs):
+    def crash(*args, **kwargs):
         raise RuntimeError("a bug")
 
     with monkeypatch.context() as patch:
-        patch.setattr(serverless_ops, "promote", crash)
+        patch.setattr(ServerlessClient, "deployment_create", crash)
         with pytest.raises(RuntimeError):
             promote_dev_to_stage(upstream, manager)
     assert not EnvironmentLock.objects.exists()
@@ -304,14 +303,14 @@ def test_actions_use_the_redis_lock_when_redis_url_is_set(
 ):
     stage = env(upstream, "ivr-flows", "stage")
     seen: list[bytes | None] = []
-    real_promote = serverless_ops.promote
+    real_create = ServerlessClient.deployment_create
 
-    def promote_and_look(**kwargs):
+    def create_and_look(self, **kwargs):
         seen.append(redis_lock.get(redis_key(stage.sid)))
         assert not EnvironmentLock.objects.exists()
-        return real_promote(**kwargs)
+        return real_create(self, **kwargs)
 
-    monkeypatch.setattr(serverless_ops, "promote", promote_and_look)
+    monkeypatch.setattr(ServerlessClient, "deployment_create", create_and_look)
     outcome = promote_dev_to_stage(upstream, manager)
 
     assert outcome.entry.outcome == Outcome.SUCCEEDED

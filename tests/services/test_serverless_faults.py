@@ -18,7 +18,6 @@ from deployments_app.services.serverless_errors import (
     RateLimited,
     UpstreamUnavailable,
 )
-from deployments_app.services.serverless_ops import clear, promote
 from serverless_emulator import Fault
 
 ENVIRONMENTS = r"/Environments$"
@@ -211,17 +210,16 @@ def test_api_key_credentials_are_used_when_set(emulator, make_client, ivr, recor
 # --- the deployment POST: never retried, ambiguity settled by re-reading ----------------
 
 
-def promote_dev_to_stage(api, seed):
+def deploy_dev_build_to_stage(api, seed):
+    """The deployment POST a promotion of dev to stage sends, ready to run."""
     dev = seed.env("ivr-flows", "dev")
     stage = seed.env("ivr-flows", "stage")
+    assert dev.build_sid != stage.build_sid
     return (
         dev,
         stage,
-        lambda: promote(
-            client=api,
-            service_sid=dev.service_sid,
-            source_environment_sid=dev.sid,
-            target_environment_sid=stage.sid,
+        lambda: api.deployment_create(
+            service_sid=dev.service_sid, environment_sid=stage.sid, build_sid=dev.build_sid
         ),
     )
 
@@ -229,7 +227,7 @@ def promote_dev_to_stage(api, seed):
 def test_post_timing_out_after_it_took_effect_is_confirmed_by_rereading(
     api, seed, emulator, recorded, caplog
 ):
-    dev, stage, run = promote_dev_to_stage(api, seed)
+    dev, stage, run = deploy_dev_build_to_stage(api, seed)
     before = len(emulator.store.deployments(stage.sid))
     emulator.faults.add(
         Fault(method="POST", path=DEPLOYMENTS, status=None, delay_ms=1500, after_effect=True)
@@ -248,7 +246,7 @@ def test_post_timing_out_after_it_took_effect_is_confirmed_by_rereading(
 def test_post_losing_its_connection_after_it_took_effect_is_confirmed(
     api, seed, emulator, recorded
 ):
-    _dev, stage, run = promote_dev_to_stage(api, seed)
+    _dev, stage, run = deploy_dev_build_to_stage(api, seed)
     before = len(emulator.store.deployments(stage.sid))
     emulator.faults.add(
         Fault(method="POST", path=DEPLOYMENTS, drop_connection=True, after_effect=True)
@@ -261,7 +259,7 @@ def test_post_losing_its_connection_after_it_took_effect_is_confirmed(
 
 
 def test_post_with_an_unreadable_201_is_confirmed(api, seed, emulator, recorded):
-    _dev, stage, run = promote_dev_to_stage(api, seed)
+    _dev, stage, run = deploy_dev_build_to_stage(api, seed)
     before = len(emulator.store.deployments(stage.sid))
     emulator.faults.add(
         Fault(method="POST", path=DEPLOYMENTS, status=201, body="malformed", after_effect=True)
@@ -271,11 +269,46 @@ def test_post_with_an_unreadable_201_is_confirmed(api, seed, emulator, recorded)
     assert len([r for r in recorded() if r.method == "POST"]) == 1
 
 
+def test_post_losing_its_connection_before_effect_is_sent_once_and_not_applied(
+    api, seed, emulator, recorded
+):
+    # urllib3 would retry a broken connection for any method: the client must not.
+    _dev, stage, run = deploy_dev_build_to_stage(api, seed)
+    before = len(emulator.store.deployments(stage.sid))
+    emulator.faults.add(Fault(method="POST", path=DEPLOYMENTS, drop_connection=True))
+    with pytest.raises(DeploymentNotApplied) as caught:
+        run()
+    assert caught.value.attempts == 1
+    assert len(emulator.store.deployments(stage.sid)) == before
+    assert len([r for r in recorded() if r.method == "POST"]) == 1
+    assert api.stats.retries == 0
+
+
+def test_post_to_nothing_listening_is_not_retried(config, seed):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    nowhere = ServerlessClient(replace(config, base_url=f"http://127.0.0.1:{port}"))
+    stage = seed.env("ivr-flows", "stage")
+    try:
+        with pytest.raises(UpstreamUnavailable) as caught:
+            nowhere.deployment_create(
+                service_sid=stage.service_sid, environment_sid=stage.sid, build_sid=None
+            )
+    finally:
+        nowhere.close()
+    # Never sent, so not ambiguous: no re-read either.
+    assert not isinstance(caught.value, DeploymentNotApplied | DeploymentOutcomeUnknown)
+    assert caught.value.message == "Could not connect to Twilio"
+    assert caught.value.attempts == 1
+    assert (nowhere.stats.requests_sent, nowhere.stats.retries) == (1, 0)
+
+
 @pytest.mark.parametrize("body", ["twilio", "html"])
 def test_post_failing_with_503_before_effect_reports_not_applied(
     api, seed, emulator, recorded, body
 ):
-    _dev, stage, run = promote_dev_to_stage(api, seed)
+    _dev, stage, run = deploy_dev_build_to_stage(api, seed)
     before = len(emulator.store.deployments(stage.sid))
     emulator.faults.add(Fault(method="POST", path=DEPLOYMENTS, status=503, body=body))
     with pytest.raises(DeploymentNotApplied) as caught:
@@ -295,7 +328,7 @@ def test_post_timing_out_before_effect_is_found_once_it_lands(
     # The request is still running upstream when the client gives up: the re-reads
     # keep looking for a while (settle_seconds) and see it land.
     api = make_client(settle_seconds=2.0)
-    dev, _stage, run = promote_dev_to_stage(api, seed)
+    dev, _stage, run = deploy_dev_build_to_stage(api, seed)
     emulator.faults.add(Fault(method="POST", path=DEPLOYMENTS, status=None, delay_ms=1000))
     result = run()
     assert result.confirmed_by_reread
@@ -305,15 +338,12 @@ def test_post_timing_out_before_effect_is_found_once_it_lands(
 
 
 def test_post_and_reread_both_failing_is_outcome_unknown(api, seed, emulator, recorded, caplog):
-    _dev, stage, run = promote_dev_to_stage(api, seed)
+    _dev, stage, run = deploy_dev_build_to_stage(api, seed)
     before = len(emulator.store.deployments(stage.sid))
     emulator.faults.add(
         Fault(method="POST", path=DEPLOYMENTS, status=None, delay_ms=1500, after_effect=True)
     )
-    # Let promote's own reads through, then fail every read of the target environment.
-    emulator.faults.add(
-        Fault(method="GET", path=rf"/Environments/{stage.sid}$", status=None, count=1)
-    )
+    # Every re-read of the target environment fails.
     emulator.faults.add(
         Fault(method="GET", path=rf"/Environments/{stage.sid}$", status=503, count=None)
     )
@@ -326,12 +356,13 @@ def test_post_and_reread_both_failing_is_outcome_unknown(api, seed, emulator, re
 
 
 def test_post_rate_limited_is_not_retried_nor_reread(api, seed, emulator, recorded):
-    _dev, stage, run = promote_dev_to_stage(api, seed)
+    _dev, stage, run = deploy_dev_build_to_stage(api, seed)
     emulator.faults.add(Fault(method="POST", path=DEPLOYMENTS, status=429, retry_after=1))
     sent_before = api.stats.requests_sent
     with pytest.raises(RateLimited):
         run()
-    assert api.stats.requests_sent == sent_before + 1 + 3  # 3 reads, 1 POST, no re-read
+    assert api.stats.requests_sent == sent_before + 1  # 1 POST, no retry, no re-read
+    assert api.stats.retries == 0
     assert len([r for r in recorded() if r.method == "POST"]) == 1
     assert emulator.store.environment(stage.sid).build_sid == stage.build_sid
 
@@ -341,7 +372,9 @@ def test_clear_timing_out_after_effect_is_confirmed(api, seed, emulator, recorde
     emulator.faults.add(
         Fault(method="POST", path=DEPLOYMENTS, status=None, delay_ms=1500, after_effect=True)
     )
-    result = clear(client=api, service_sid=production.service_sid, environment_sid=production.sid)
+    result = api.deployment_create(
+        service_sid=production.service_sid, environment_sid=production.sid, build_sid=None
+    )
     assert result.confirmed_by_reread
     assert result.deployment is not None
     assert result.deployment.build_sid is None

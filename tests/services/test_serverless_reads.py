@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from deployments_app.services.history import live_since_and_previous, newest_of
 from deployments_app.services.serverless_errors import NotFound
 from deployments_app.services.serverless_types import Build, Deployment, Environment, Service
 
@@ -51,9 +52,8 @@ def test_an_environment_with_nothing_deployed_has_no_build(api, seed):
     page = api.deployment_page(service_sid=empty.service_sid, environment_sid=empty.sid)
     assert page.items == ()
     assert page.next_cursor is None
-    live = api.environment_live(service_sid=empty.service_sid, environment_sid=empty.sid)
-    assert live.build_sid is None
-    assert live.live_since is None
+    history = list(api.deployment_iter(service_sid=empty.service_sid, environment_sid=empty.sid))
+    assert live_since_and_previous(history, env.build_sid) == (None, None)
 
 
 def test_one_deployment_and_a_missing_one(api, seed):
@@ -167,21 +167,30 @@ def test_variables_of_an_environment(api, seed):
 
 def test_live_since_is_the_newest_deployment_of_the_live_build(api, seed):
     dev = seed.env("ivr-flows", "dev")
-    live = api.environment_live(service_sid=dev.service_sid, environment_sid=dev.sid)
-    assert live.build_sid == dev.build_sid
-    assert live.deployment is not None
+    environment, history = api.read_many(
+        lambda read: read(),
+        [
+            lambda: api.environment_get(service_sid=dev.service_sid, environment_sid=dev.sid),
+            lambda: list(
+                api.deployment_iter(
+                    service_sid=dev.service_sid, environment_sid=dev.sid, page_size=1000
+                )
+            ),
+        ],
+    )
+    assert environment.build_sid == dev.build_sid
+    live = newest_of(history, environment.build_sid)
+    assert live is not None
     of_live = [d for d in seed.store.deployments(dev.sid) if d.build_sid == dev.build_sid]
-    assert live.deployment.sid == max(of_live, key=lambda d: (d.date_created, d.seq)).sid
-    assert live.live_since is not None
+    assert live.sid == max(of_live, key=lambda d: (d.date_created, d.seq)).sid
+    assert live.date_created is not None
+    assert live_since_and_previous(history, environment.build_sid)[0] == live
 
 
 def test_environments_of_many_services_at_once(api, seed, emulator, recorded):
     sids = [s.sid for s in seed.store.services()]
     before = len(recorded())
-    by_service = api.environments_for_services(service_sids=sids)
-    assert list(by_service) == sids
-    assert all(
-        {e.unique_name for e in envs} >= {"dev", "stage", "production"}
-        for envs in by_service.values()
-    )
+    lists = api.read_many(lambda sid: api.environment_list(service_sid=sid), sids)
+    assert [{e.service_sid for e in envs} for envs in lists] == [{sid} for sid in sids]
+    assert all({e.unique_name for e in envs} >= {"dev", "stage", "production"} for envs in lists)
     assert len(recorded()) - before == len(sids)

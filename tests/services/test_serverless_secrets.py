@@ -17,7 +17,6 @@ from django.views.debug import ExceptionReporter
 
 from deployments_app.services.serverless import ClientConfig, ServerlessClient
 from deployments_app.services.serverless_errors import ServerlessError
-from deployments_app.services.serverless_ops import promote, rollback
 from serverless_emulator import Fault
 from tests.spec import validate_request
 
@@ -96,11 +95,8 @@ def test_no_failure_shows_the_credentials(app_registry, emulator_factory, caplog
     envs = {e.unique_name: e for e in emu.store.environments(ivr.sid)}
     dev, stage = envs["dev"], envs["stage"]
     list_envs = lambda client=good: client.environment_list(service_sid=ivr.sid)  # noqa: E731
-    promote_it = lambda: promote(  # noqa: E731
-        client=good,
-        service_sid=ivr.sid,
-        source_environment_sid=dev.sid,
-        target_environment_sid=stage.sid,
+    promote_it = lambda: good.deployment_create(  # noqa: E731
+        service_sid=ivr.sid, environment_sid=stage.sid, build_sid=dev.build_sid
     )
 
     def fault(**options) -> Callable[[], None]:
@@ -110,6 +106,7 @@ def test_no_failure_shows_the_credentials(app_registry, emulator_factory, caplog
         (None, lambda: list_envs(wrong)),  # 401
         (None, lambda: list_envs(keyed)),  # 401 with an API key
         (None, lambda: good.environment_get(service_sid=ivr.sid, environment_sid="ZE" + "0" * 32)),
+        (fault(method="GET", status=403), list_envs),
         (fault(method="GET", status=429, retry_after=30), list_envs),
         (fault(method="GET", status=503, count=None), list_envs),
         (fault(method="GET", status=502, body="html", count=None), list_envs),
@@ -121,8 +118,8 @@ def test_no_failure_shows_the_credentials(app_registry, emulator_factory, caplog
         (fault(method="POST", status=None, delay_ms=1000, after_effect=True), promote_it),
         (
             None,
-            lambda: rollback(
-                client=good, service_sid=ivr.sid, environment_sid=dev.sid, build_sid="ZB1"
+            lambda: good.deployment_create(
+                service_sid=ivr.sid, environment_sid=dev.sid, build_sid="ZB1"
             ),
         ),
         (
@@ -144,16 +141,12 @@ def test_no_failure_shows_the_credentials(app_registry, emulator_factory, caplog
         emu.faults.clear()
         # The "re-read also fails" case: POST times out, then every read fails.
         emu.faults.add(Fault(method="POST", status=None, delay_ms=1000, after_effect=True))
-        emu.faults.add(
-            Fault(method="GET", path=r"/Environments/ZE[0-9a-f]+$", status=None, count=2)
-        )
         emu.faults.add(Fault(method="GET", path=r"/Environments/ZE[0-9a-f]+$", count=None))
         with pytest.raises(ServerlessError) as unknown:
-            promote(
-                client=good,
+            good.deployment_create(
                 service_sid=ivr.sid,
-                source_environment_sid=dev.sid,
-                target_environment_sid=envs["production"].sid,
+                environment_sid=envs["production"].sid,
+                build_sid=dev.build_sid,
             )
         errors.append(unknown.value)
     finally:
@@ -167,8 +160,8 @@ def test_no_failure_shows_the_credentials(app_registry, emulator_factory, caplog
         "RateLimited",
         "UpstreamUnavailable",
         "DeploymentNotApplied",
-        "DeploymentRefused",
         "InvalidRequest",
+        "PermissionDenied",
         "DeploymentOutcomeUnknown",
     }, kinds
     assert all(isinstance(e, ServerlessError) for e in errors), errors

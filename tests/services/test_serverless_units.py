@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import base64
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
+from urllib3 import HTTPResponse
 
 from deployments_app.services import serverless
+from deployments_app.services.history import newest_of
 from deployments_app.services.serverless import ClientConfig, ServerlessClient, get_client
 from deployments_app.services.serverless_errors import InvalidRequest
 from deployments_app.services.serverless_paging import (
     decode_cursor,
     encode_cursor,
-    newest_of,
     relative_target,
 )
-from deployments_app.services.serverless_types import Build, Deployment, Environment, Variable
+from deployments_app.services.serverless_types import (
+    AssetVersion,
+    Build,
+    BuildStatus,
+    Dependency,
+    Deployment,
+    Environment,
+    Function,
+    FunctionVersion,
+    Log,
+    Service,
+    Variable,
+)
 
 ZS = "ZS" + "a" * 32
 ZE = "ZE" + "b" * 32
@@ -85,6 +100,53 @@ def test_build_keeps_its_full_manifest_whatever_the_entry_shape():
 
 def test_a_clear_deployment_has_no_build():
     assert Deployment.from_json({"sid": "ZD" + "0" * 32, "build_sid": None}).build_sid is None
+    assert Deployment.from_json({"sid": "ZD" + "0" * 32, "build_sid": ""}).build_sid is None
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        Service,
+        Environment,
+        FunctionVersion,
+        AssetVersion,
+        Dependency,
+        Build,
+        BuildStatus,
+        Deployment,
+        Function,
+        Log,
+        Variable,
+    ],
+)
+def test_every_resource_reads_an_object_with_nothing_in_it(resource):
+    parsed = resource.from_json({"a_field_twilio_adds_later": 1})
+    values = vars(parsed)
+    required = "name" if resource is Dependency else "sid"
+    assert values.pop(required) == ""
+    assert all(value in (None, ()) for value in values.values()), values
+
+
+def test_function_and_asset_versions_parse_alike():
+    entry = {
+        "sid": "ZN" + "1" * 32,
+        "function_sid": "ZH" + "2" * 32,
+        "asset_sid": "ZH" + "3" * 32,
+        "account_sid": "AC" + "4" * 32,
+        "path": "/x",
+        "visibility": "PROTECTED",
+        "date_created": "2018-11-10T20:00:00+01:00",
+    }
+    function = FunctionVersion.from_json(entry)
+    asset = AssetVersion.from_json(entry)
+    assert (function.function_sid, asset.asset_sid) == ("ZH" + "2" * 32, "ZH" + "3" * 32)
+    for version in (function, asset):
+        assert (version.sid, version.path, version.visibility) == (entry["sid"], "/x", "protected")
+        assert version.account_sid == entry["account_sid"]
+        assert version.date_created == datetime(2018, 11, 10, 19, 0, tzinfo=UTC)
+    assert AssetVersion.from_json("ZN" + "5" * 32) == AssetVersion(
+        sid="ZN" + "5" * 32, asset_sid=None, path=None, visibility=None, date_created=None
+    )
 
 
 def test_variable_values_stay_out_of_repr():
@@ -106,7 +168,7 @@ def test_config_refuses_credentials_in_the_base_url():
 
 def test_config_from_settings_reads_every_twilio_setting():
     with override_settings(
-        TWILIO_SERVERLESS_BASE_URL="http://127.0.0.1:8787/",
+        TWILIO_SERVERLESS_BASE_URL="http://127.0.0.1:8787",
         TWILIO_ACCOUNT_SID="AC" + "1" * 32,
         TWILIO_AUTH_TOKEN="token",
         TWILIO_API_KEY="SK" + "2" * 32,
@@ -116,15 +178,37 @@ def test_config_from_settings_reads_every_twilio_setting():
         TWILIO_MAX_CONCURRENCY=3,
         TWILIO_MAX_ATTEMPTS=2,
         TWILIO_RETRY_BUDGET_SECONDS=4,
+        TWILIO_RETRY_AFTER_CAP_SECONDS=1.5,
+        TWILIO_PAGE_SIZE_DEFAULT=20,
         VERSION="9.9.9",
     ):
         config = ClientConfig.from_settings()
     assert config.base_url == "http://127.0.0.1:8787"
     assert (config.connect_timeout, config.read_timeout) == (1.5, 7.0)
     assert (config.max_concurrency, config.max_attempts, config.retry_budget_seconds) == (3, 2, 4.0)
+    assert (config.retry_after_cap_seconds, config.page_size_default) == (1.5, 20)
     assert config.user_agent.startswith("twilio-serverless-release-dashboard/9.9.9")
     # An API key and secret take precedence over the account's auth token.
     assert config.auth_pair() == ("SK" + "2" * 32, "secret")
+
+
+def test_the_clients_own_defaults_are_the_settings_defaults():
+    # dashboard/settings.py holds the defaults; a client built without settings (tests,
+    # scripts) must not drift from them. Variables set in this environment are skipped.
+    defaults = ClientConfig()
+    names = {
+        "TWILIO_CONNECT_TIMEOUT": defaults.connect_timeout,
+        "TWILIO_READ_TIMEOUT": defaults.read_timeout,
+        "TWILIO_MAX_CONCURRENCY": defaults.max_concurrency,
+        "TWILIO_MAX_ATTEMPTS": defaults.max_attempts,
+        "TWILIO_RETRY_BUDGET_SECONDS": defaults.retry_budget_seconds,
+        "TWILIO_RETRY_AFTER_CAP_SECONDS": defaults.retry_after_cap_seconds,
+        "TWILIO_PAGE_SIZE_DEFAULT": defaults.page_size_default,
+    }
+    for name, default in names.items():
+        if not os.environ.get(name):
+            assert getattr(settings, name) == default, name
+    assert defaults.version == settings.VERSION
 
 
 def test_get_client_is_shared_and_follows_settings_changes():
@@ -193,11 +277,17 @@ def test_page_size_must_be_within_the_spec(offline_client):
 
 
 def test_retry_after_reads_seconds_and_http_dates():
-    assert serverless._retry_after_seconds("3") == 3.0
-    assert serverless._retry_after_seconds(None) is None
-    assert serverless._retry_after_seconds("soon") is None
+    policy = serverless._ReadRetry()
+
+    def retry_after(value: str | None) -> float | None:
+        headers = {"Retry-After": value} if value is not None else {}
+        return policy.get_retry_after(HTTPResponse(headers=headers))
+
+    assert retry_after("3") == 3.0
+    assert retry_after(None) is None
+    assert retry_after("soon") is None
     later = datetime.now(UTC) + timedelta(seconds=30)
-    seconds = serverless._retry_after_seconds(later.strftime("%a, %d %b %Y %H:%M:%S GMT"))
+    seconds = retry_after(later.strftime("%a, %d %b %Y %H:%M:%S GMT"))
     assert seconds is not None
     assert 25 <= seconds <= 31
 

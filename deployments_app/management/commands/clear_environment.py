@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from django.core.management.base import CommandParser
 
-from django.core.management.base import BaseCommand, CommandParser
-
-from deployments_app.management.resolve import (
-    add_actor_argument,
-    run_action,
-    service_and_environments,
-    user_named,
-)
-from deployments_app.services.deployments import environment_clear
+from deployments_app.management.resolve import ActionCall, ActionCommand
+from deployments_app.services.deployments import ActionOutcome, environment_clear
 
 
-class Command(BaseCommand):
+class Command(ActionCommand):
     help = (
         "Deploy nothing to ENV: its functions and assets answer 404 afterwards. Audited, via cli."
     )
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("service", help="Service SID or unique name")
-        parser.add_argument("environment", help="Environment SID or unique name")
-        add_actor_argument(parser)
+    def add_action_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--confirm",
             default="",
@@ -31,19 +21,11 @@ class Command(BaseCommand):
             help="The environment's unique name again, as the dashboard asks it to be typed",
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        actor = user_named(options["username"])
-        service, (environment,) = service_and_environments(
-            options["service"], [options["environment"]]
+    def perform(self, call: ActionCall) -> ActionOutcome:
+        return environment_clear(
+            actor=call.actor,
+            service_sid=call.service.sid,
+            environment_sid=call.environments[0].sid,
+            confirmation=call.options["confirm"],
+            via="cli",
         )
-        message = run_action(
-            lambda: environment_clear(
-                actor=actor,
-                service_sid=service.sid,
-                environment_sid=environment.sid,
-                confirmation=options["confirm"],
-                client_ip=None,
-                via="cli",
-            )
-        )
-        self.stdout.write(self.style.SUCCESS(message))
