@@ -14,7 +14,7 @@ entry is written, and an abandoned entry is completed only while it is still ope
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,7 +26,7 @@ from deployments_app.models import AuditEntry, DeploymentRecord, EnvironmentStat
 from deployments_app.services.locks import LOCK_SECONDS
 from deployments_app.services.serverless import ServerlessClient, get_client
 from deployments_app.services.serverless_errors import ServerlessError
-from deployments_app.services.serverless_types import Deployment, Environment
+from deployments_app.services.serverless_types import Deployment, Environment, Service
 
 __all__ = [
     "STALE_READ_SECONDS",
@@ -104,35 +104,45 @@ def account_reconcile(*, client: ServerlessClient | None = None) -> ReconcileRep
         services = client.service_list()
     except ServerlessError as exc:
         return ReconcileReport(errors=(f"services: {exc.user_message}",))
-    return services_reconcile(service_sids=[s.sid for s in services], client=client)
+    return services_reconcile(services=services, client=client)
 
 
 def service_reconcile(
     *, service_sid: str, client: ServerlessClient | None = None
 ) -> ReconcileReport:
     """One service's environments and their histories."""
-    return services_reconcile(service_sids=[service_sid], client=client)
+    return services_reconcile(services=[service_sid], client=client)
 
 
 def services_reconcile(
-    *, service_sids: Sequence[str], client: ServerlessClient | None = None
+    *, services: Sequence[Service | str], client: ServerlessClient | None = None
 ) -> ReconcileReport:
     """These services' environments and histories: read concurrently, written here.
 
-    Two rounds of reads (environment lists, then every history), ⌈n/concurrency⌉ round
-    trips each; the writes stay in the calling thread, on its database connection.
+    `services` are Services as listed, or SIDs (then each is read too, for its names).
+    Two rounds of reads (the services' environment lists, then every history),
+    ⌈n/concurrency⌉ round trips each; the writes stay in the calling thread, on its
+    database connection.
     """
     client = client or get_client()
     errors: list[str] = []
     environments: list[Environment] = []
-    lists = client.read_many(
-        lambda sid: client.environment_list(service_sid=sid), service_sids, return_exceptions=True
-    )
-    for service_sid, listed in zip(service_sids, lists, strict=True):
+    names: dict[str, Service] = {}
+
+    def read(service: Service | str) -> tuple[Service, list[Environment]]:
+        found = service if isinstance(service, Service) else client.service_get(service=service)
+        return found, client.environment_list(service_sid=found.sid)
+
+    for service, listed in zip(
+        services, client.read_many(read, services, return_exceptions=True), strict=True
+    ):
         if isinstance(listed, ServerlessError):
-            errors.append(f"{service_sid}: {listed.user_message}")
+            label = service.unique_name or service.sid if isinstance(service, Service) else service
+            errors.append(f"{label}: {listed.user_message}")
         else:
-            environments += listed
+            found, found_environments = listed
+            names[found.sid] = found
+            environments += found_environments
     histories = client.read_many(
         lambda env: list(
             client.deployment_iter(
@@ -150,7 +160,7 @@ def services_reconcile(
         recorded += history_record(
             service_sid=env.service_sid or "", environment_sid=env.sid, deployments=history
         )
-    report = environments_reconcile(environments=environments)
+    report = environments_reconcile(environments=environments, services=names)
     return report + ReconcileReport(deployments_recorded=recorded, errors=tuple(errors))
 
 
@@ -234,7 +244,9 @@ def in_flight(entry: AuditEntry, now: datetime) -> bool:
     )
 
 
-def environments_reconcile(*, environments: Sequence[Environment]) -> ReconcileReport:
+def environments_reconcile(
+    *, environments: Sequence[Environment], services: Mapping[str, Service] | None = None
+) -> ReconcileReport:
     """Bring the records in step with these freshly read environments.
 
     (a) settles this environment's entries left `pending` by a worker that died (older
@@ -288,7 +300,8 @@ def environments_reconcile(*, environments: Sequence[Environment]) -> ReconcileR
         if not state.known:
             _know(state, env)
         elif sid not in busy and changed_outside(state, env, now):
-            outside += _record_external(state, env, now)
+            service = (services or {}).get(env.service_sid or "")
+            outside += _record_external(state, env, now, service)
     return ReconcileReport(
         environments=len(live),
         entries_settled=settled,
@@ -365,7 +378,9 @@ def _know(state: EnvironmentState, environment: Environment) -> None:
     state.expected_build_sid = observed
 
 
-def _record_external(state: EnvironmentState, environment: Environment, now: datetime) -> int:
+def _record_external(
+    state: EnvironmentState, environment: Environment, now: datetime, service: Service | None
+) -> int:
     """Record the change once, however many reconciles see it at the same time."""
     expected = state.expected_build_sid
     observed = environment.build_sid or ""
@@ -382,8 +397,13 @@ def _record_external(state: EnvironmentState, environment: Environment, now: dat
             actor="",
             via="system",
             service_sid=environment.service_sid or state.service_sid,
-            service_name=last.service_name if last else "",
-            service_unique_name=last.service_unique_name if last else "",
+            # Named as Twilio names the service now, or as our last action did.
+            service_name=(service.friendly_name or service.unique_name or "")
+            if service
+            else (last.service_name if last else ""),
+            service_unique_name=(service.unique_name or "")
+            if service
+            else (last.service_unique_name if last else ""),
             environment_sid=environment.sid,
             environment_name=environment.unique_name or "",
             previous_build_sid=expected,

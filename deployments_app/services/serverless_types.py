@@ -179,11 +179,10 @@ class Environment(_Resource):
 
 
 @dataclass(frozen=True)
-class FunctionVersion(_Resource):
-    """A Function Version: an entry of a Build's manifest, or of a Function's versions."""
+class _Version(_Resource):
+    """What a Function Version and an Asset Version have alike (the spec's two schemas)."""
 
     sid: str
-    function_sid: str | None
     path: str | None
     visibility: str | None = field(metadata=_LOWERED)
     date_created: datetime | None
@@ -193,17 +192,17 @@ class FunctionVersion(_Resource):
 
 
 @dataclass(frozen=True)
-class AssetVersion(_Resource):
+class FunctionVersion(_Version):
+    """A Function Version: an entry of a Build's manifest, or of a Function's versions."""
+
+    function_sid: str | None = None
+
+
+@dataclass(frozen=True)
+class AssetVersion(_Version):
     """An Asset Version: an entry of a Build's manifest, or of an Asset's versions."""
 
-    sid: str
-    asset_sid: str | None
-    path: str | None
-    visibility: str | None = field(metadata=_LOWERED)
-    date_created: datetime | None
-    account_sid: str | None = None
-    service_sid: str | None = None
-    url: str | None = None
+    asset_sid: str | None = None
 
 
 @dataclass(frozen=True)

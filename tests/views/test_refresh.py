@@ -64,6 +64,8 @@ def test_refresh_records_an_outside_change_and_tells_every_widget(upstream, view
     assert "1 change(s) made outside the dashboard recorded" in response.content.decode()
     entry = AuditEntry.objects.get()
     assert (entry.action, entry.environment_sid, entry.build_sid) == (External, stage.sid, earlier)
+    # Named as Twilio names the service, though no action of ours touched it before.
+    assert (entry.service_name, entry.service_unique_name) == ("IVR Flows", "ivr-flows")
     # Refreshing again finds nothing new: idempotent.
     again = viewer_client.post("/refresh/", {"service": service.sid}, **HTMX)
     assert "everything was already in step" in again.content.decode()
@@ -134,6 +136,7 @@ def test_the_reconcile_command_is_idempotent(upstream, capsys):
     third = capsys.readouterr().out
 
     assert "1 change(s) made outside the dashboard recorded" in second
+    assert AuditEntry.objects.get(action=External).service_name == "IVR Flows"
     assert "everything was already in step" in third
     assert AuditEntry.objects.filter(action=External).count() == 1
 

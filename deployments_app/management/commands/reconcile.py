@@ -26,7 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         client = get_client()
         if options["services"]:
-            report = reconcile.services_reconcile(service_sids=options["services"], client=client)
+            report = reconcile.services_reconcile(services=options["services"], client=client)
         else:
             report = reconcile.account_reconcile(client=client)
         if report.errors:
