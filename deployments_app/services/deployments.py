@@ -28,7 +28,7 @@ from django.utils import timezone
 from deployments_app import roles
 from deployments_app.models import AuditEntry
 from deployments_app.services import reconcile, records
-from deployments_app.services.locks import LockBusy, environment_lock
+from deployments_app.services.locks import LockBusy, LockUnavailable, environment_lock
 from deployments_app.services.serverless import ServerlessClient, get_client
 from deployments_app.services.serverless_errors import (
     AlreadyDeployed,
@@ -465,6 +465,13 @@ class _Audit:
                 f"A deployment to {self.fields.get('environment_name') or 'this environment'} "
                 "is already in progress; try again when it has finished.",
                 status=409,
+            ) from None
+        except LockUnavailable as exc:
+            entry = self._final(Outcome.FAILED, error_message=f"Lock unavailable ({exc}).")
+            raise ActionFailed(
+                "The deployment lock (Redis) cannot be reached, so nothing was deployed; "
+                "try again in a moment.",
+                entry=entry,
             ) from None
 
     def read(self, reads: Callable[[], T]) -> T:

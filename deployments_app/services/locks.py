@@ -35,6 +35,10 @@ class LockBusy(Exception):
     """Another deployment action to this environment is in flight."""
 
 
+class LockUnavailable(Exception):
+    """The lock could not be taken at all (Redis unreachable): nothing may deploy."""
+
+
 def _acquire_row(environment_sid: str, token: str, holder: str, seconds: int) -> None:
     now = timezone.now()
     try:
@@ -82,7 +86,12 @@ def _redis_lock(environment_sid: str, seconds: int) -> Lock:
 
 
 def _acquire_redis(lock: Lock, environment_sid: str, token: str) -> None:
-    if not lock.acquire(blocking=False, token=token):
+    try:
+        taken = lock.acquire(blocking=False, token=token)
+    except redis.RedisError as exc:
+        # Its message names the host, never a password (redis-py masks the URL).
+        raise LockUnavailable(type(exc).__name__) from None
+    if not taken:
         raise LockBusy(environment_sid)
 
 
@@ -92,6 +101,9 @@ def _release_redis(lock: Lock, environment_sid: str) -> None:
     except LockNotOwnedError:
         # It expired while the action ran, and maybe another holder has it now: theirs.
         logger.warning("The lock of %s expired before its action finished", environment_sid)
+    except redis.RedisError as exc:
+        # The key expires on its own; the action's outcome is already recorded.
+        logger.warning("Could not release the lock of %s: %s", environment_sid, type(exc).__name__)
 
 
 def uses_redis() -> bool:

@@ -760,3 +760,26 @@ def test_a_worker_interrupted_after_the_post_leaves_an_unknown_entry(
     assert notes[stage.sid].cleared is not None
     assert notes[stage.sid].changed_outside is None
     assert AuditEntry.objects.count() == 1
+
+
+def test_an_unreachable_redis_lock_is_an_audited_failure_with_nothing_sent(
+    upstream, manager, settings
+):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    dev, stage = env(upstream, "ivr-flows", "dev"), env(upstream, "ivr-flows", "stage")
+
+    with pytest.raises(ActionFailed) as caught:
+        deployment_promote(
+            actor=manager,
+            service_sid=dev.service_sid,
+            source_environment_sid=dev.sid,
+            target_environment_sid=stage.sid,
+        )
+
+    assert "deployment lock (Redis) cannot be reached" in caught.value.message
+    entry = only_entry()
+    assert caught.value.entry == entry
+    assert entry.outcome == Outcome.FAILED
+    assert entry.error_message == "Lock unavailable (ConnectionError)."
+    assert deployment_posts(upstream) == []
+    assert env(upstream, "ivr-flows", "stage").build_sid == stage.build_sid
