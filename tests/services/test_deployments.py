@@ -124,6 +124,17 @@ def test_promote_deploys_the_source_build_and_records_who_did_it(upstream, manag
             {"BuildSid": [dev.build_sid]},
         )
     ]
+    # One pass: the service and both environments read once (one concurrent round),
+    # then the source's build; nothing read twice.
+    service_path = f"/v1/Services/{dev.service_sid}"
+    assert sorted(r.path for r in sent(upstream) if r.method == "GET") == sorted(
+        [
+            service_path,
+            f"{service_path}/Environments/{stage.sid}",
+            f"{service_path}/Environments/{dev.sid}",
+            f"{service_path}/Builds/{dev.build_sid}",
+        ]
+    )
     newest = upstream.store.deployments(stage.sid)[0]
     entry = only_entry()
     assert entry == outcome.entry
