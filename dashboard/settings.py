@@ -242,6 +242,22 @@ if WHITENOISE_USE_FINDERS:
     STATIC_ROOT = None
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
+# --- Email (approval notifications) -------------------------------------------
+# The console backend prints mails to the log; set EMAIL_HOST to send them by SMTP.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "release-dashboard@localhost")
+# Where the dashboard is reached, for the links in notification mails.
+DASHBOARD_URL = env_str("DASHBOARD_URL", "http://127.0.0.1:8000").rstrip("/")
+
 # --- Logging --------------------------------------------------------------
 LOGGING = {
     "version": 1,

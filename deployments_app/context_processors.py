@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
-from deployments_app.roles import user_role
+from deployments_app.roles import APPROVE_PERMISSION, user_role
 from deployments_app.services.deployments import user_can_clear, user_can_deploy
 
 
@@ -17,4 +17,5 @@ def product(request: HttpRequest) -> dict[str, object]:
         # Only to decide which buttons to show; every action checks again on the server.
         "can_deploy": user_can_deploy(request.user),
         "can_clear": user_can_clear(request.user),
+        "is_approver": request.user.is_authenticated and request.user.has_perm(APPROVE_PERMISSION),
     }

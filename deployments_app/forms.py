@@ -50,25 +50,37 @@ def errors_sentence(form: forms.Form) -> str:
 # --- deployment actions ------------------------------------------------------------------
 
 
-class EnvironmentActionForm(forms.Form):
+class _Protected(forms.Form):
+    """What a change to a protected environment adds: a reason, or break-glass."""
+
+    reason = forms.CharField(max_length=MAX_REASON_LENGTH, required=False)
+    break_glass = forms.BooleanField(required=False)
+    freeze_confirmed = forms.BooleanField(required=False, label="Deploy during the freeze")
+
+
+class EnvironmentActionForm(_Protected):
     service = SidField("service")
     environment = SidField("environment")
 
 
-class PromoteForm(forms.Form):
+class PromoteForm(_Protected):
     service = SidField("service")
     source = SidField("environment", label="Source environment")
     target = SidField("environment", label="Target environment")
-    reason = forms.CharField(max_length=MAX_REASON_LENGTH, required=False)
 
 
 class RedeployForm(EnvironmentActionForm):
     build = SidField("build")
-    reason = forms.CharField(max_length=MAX_REASON_LENGTH, required=False)
 
 
 class ClearForm(EnvironmentActionForm):
     confirmation = forms.CharField(max_length=200, required=False)
+
+
+class DecisionForm(forms.Form):
+    """An approver's (or the requester's) decision on a request."""
+
+    comment = forms.CharField(max_length=1000, required=False)
 
 
 class RefreshForm(forms.Form):

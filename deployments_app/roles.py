@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 
 # Whoever acts: a signed-in user of the project's user model, or nobody.
 User = AbstractUser | AnonymousUser
+
+
+def signed_in(user: User) -> AuthUser:
+    """The user as a row to point at (a request's requester, an approval's approver)."""
+    if not isinstance(user, get_user_model()):
+        raise TypeError("a signed-in user is needed here")
+    return user
+
 
 VIEWER = "Viewer"
 RELEASE_MANAGER = "Release manager"
@@ -33,10 +43,13 @@ def user_role(user: User) -> str:
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     VIEWER: (),
     RELEASE_MANAGER: ("deploy_build", "clear_environment"),
-    APPROVER: (),
+    APPROVER: ("approve_request",),
 }
 DEPLOY_PERMISSION = "deployments_app.deploy_build"
 CLEAR_PERMISSION = "deployments_app.clear_environment"
+APPROVE_PERMISSION = "deployments_app.approve_request"
+# Given to no role by default: an administrator grants it to the on-call few.
+BREAK_GLASS_PERMISSION = "deployments_app.break_glass"
 
 
 def ensure_role_groups(**kwargs: object) -> None:

@@ -16,12 +16,20 @@ from enum import StrEnum
 from typing import cast
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from deployments_app.models import AuditEntry, DeploymentRecord, ServicePipeline
+from deployments_app import roles
+from deployments_app.models import (
+    Approval,
+    AuditEntry,
+    DeploymentRecord,
+    EnvironmentPolicy,
+    PromotionRequest,
+    ServicePipeline,
+)
 from deployments_app.pipeline import pipeline_order
-from deployments_app.services import records
+from deployments_app.services import policies, records
 from deployments_app.services.history import live_since_and_previous
 from deployments_app.services.records import EnvironmentNote
 from deployments_app.services.serverless import ServerlessClient, get_client
@@ -69,6 +77,8 @@ class EnvironmentCell:
     next_environment: Environment | None = None
     # What our own records say: rolled back, cleared, or changed outside the dashboard.
     note: EnvironmentNote = field(default_factory=EnvironmentNote)
+    # Its policy, freeze and requests: protected, frozen, awaiting approval, break-glass.
+    gate: policies.Gate = field(default_factory=policies.Gate)
     error: str | None = None
 
     @property
@@ -189,6 +199,7 @@ def overview(*, query: str = "") -> Overview:
         env for result in per_service if not isinstance(result, ServerlessError) for env in result
     ]
     notes = records.environment_notes(environments=all_envs)
+    gates = policies.environment_gates(environments=all_envs)
     # What went live when, and what was live before it: once per environment.
     live_and_previous: dict[str, tuple[Deployment | None, str | None]] = {
         env.sid: live_since_and_previous(history, env.build_sid)
@@ -221,6 +232,7 @@ def overview(*, query: str = "") -> Overview:
                         build=build,
                         error=history.user_message,
                         note=notes.get(env.sid, EnvironmentNote()),
+                        gate=gates.get(env.sid, policies.Gate()),
                     )
                 )
                 continue
@@ -235,6 +247,7 @@ def overview(*, query: str = "") -> Overview:
                     comparison=_compare(build, earlier),
                     compared_with=earlier.environment.unique_name if earlier else None,
                     note=notes.get(env.sid, EnvironmentNote()),
+                    gate=gates.get(env.sid, policies.Gate()),
                 )
             )
         linked = [
@@ -288,6 +301,7 @@ class EnvironmentDetail:
     history: HistoryPage
     pipeline: tuple[Environment, ...] = field(default=())
     note: EnvironmentNote = field(default_factory=EnvironmentNote)
+    gate: policies.Gate = field(default_factory=policies.Gate)
     # Deployments Twilio deleted when the environment was cleared; kept in our records.
     cleared_history: tuple[DeploymentRecord, ...] = ()
 
@@ -402,6 +416,7 @@ def environment_detail(
         note=records.environment_notes(environments=[environment]).get(
             environment.sid, EnvironmentNote()
         ),
+        gate=policies.environment_gates(environments=[environment])[environment.sid],
         cleared_history=tuple(records.durable_history(environment_sid=environment.sid)),
     )
 
@@ -509,6 +524,17 @@ class ActionPreview:
     source: Environment | None = None
     # For a restore: the clear whose earlier build it would bring back.
     clear_entry: AuditEntry | None = None
+    # The target's policy, and the freeze in force there now.
+    policy: EnvironmentPolicy | None = None
+    freeze: policies.Freeze | None = None
+
+    @property
+    def needs_approval(self) -> bool:
+        return bool(self.policy and self.policy.protected)
+
+    @property
+    def freeze_message(self) -> str:
+        return self.freeze.message(self.environment.unique_name or "") if self.freeze else ""
 
     @property
     def is_clear(self) -> bool:
@@ -535,7 +561,8 @@ class ActionPreview:
     @property
     def title(self) -> str:
         name = self.environment.unique_name
-        return f"Promote to {name}?" if self.is_promote else f"{self.verb} {name}?"
+        title = f"Promote to {name}?" if self.is_promote else f"{self.verb} {name}?"
+        return f"Request approval: {title[0].lower()}{title[1:]}" if self.needs_approval else title
 
 
 def action_preview(
@@ -571,6 +598,9 @@ def action_preview(
         build_sid = source.build_sid
     wanted = {sid for sid in (build_sid, environment.build_sid) if sid}
     builds = _builds(client, service_sid, wanted)
+    policy = policies.policy_for(
+        service_sid=service_sid, environment_name=environment.unique_name or ""
+    )
     return ActionPreview(
         action=action,
         service=service,
@@ -579,6 +609,8 @@ def action_preview(
         live_build=builds.get(environment.build_sid or ""),
         source=source,
         clear_entry=clear_entry,
+        policy=policy,
+        freeze=policies.active_freeze(policy),
     )
 
 
@@ -613,3 +645,114 @@ def audit_entry_list(
     if outcome:
         entries = entries.filter(outcome=outcome)
     return entries
+
+
+# --- approvals -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovalsPage:
+    waiting: tuple[PromotionRequest, ...]
+    to_ratify: tuple[PromotionRequest, ...]
+    decided: tuple[PromotionRequest, ...]
+
+
+def _with_approvals(requests: QuerySet[PromotionRequest]) -> QuerySet[PromotionRequest]:
+    standing = Count(
+        "approvals",
+        filter=Q(approvals__decision=Approval.Decision.APPROVE, approvals__voided_at__isnull=True),
+    )
+    return requests.select_related("requester", "ratified_by").annotate(given=standing)
+
+
+def approvals_page(*, recent: int = 25) -> ApprovalsPage:
+    """Requests waiting (or failed and retryable), break-glass to review, recent decisions."""
+    now = timezone.now()
+    Status = PromotionRequest.Status
+    waiting = _with_approvals(
+        PromotionRequest.objects.filter(
+            status__in=[Status.OPEN, Status.EXECUTING, Status.FAILED],
+            expires_at__gt=now,
+            break_glass=False,
+        )
+    ).order_by("created_at")
+    to_ratify = _with_approvals(
+        PromotionRequest.objects.filter(break_glass=True, ratified_at__isnull=True)
+    ).order_by("created_at")
+    decided = _with_approvals(
+        PromotionRequest.objects.exclude(pk__in=[r.pk for r in waiting]).exclude(
+            pk__in=[r.pk for r in to_ratify]
+        )
+    ).order_by("-created_at")[:recent]
+    return ApprovalsPage(waiting=tuple(waiting), to_ratify=tuple(to_ratify), decided=tuple(decided))
+
+
+def approvals_waiting_count(user: roles.User) -> int:
+    """How many open requests this user could approve now (the header's badge)."""
+    now = timezone.now()
+    open_requests = PromotionRequest.objects.filter(
+        status=PromotionRequest.Status.OPEN, expires_at__gt=now, break_glass=False
+    ).exclude(approvals__approver=getattr(user, "pk", None), approvals__voided_at__isnull=True)
+    found = policies.policies_for(service_sids=sorted({r.service_sid for r in open_requests}))
+    count = 0
+    for request in open_requests:
+        policy = found.get((request.service_sid, request.environment_name))
+        own = request.requester_id == getattr(user, "pk", None)
+        if policies.user_can_approve(user, policy) and (
+            not own or (policy is not None and policy.allow_self_approval)
+        ):
+            count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class RequestDetail:
+    request: PromotionRequest
+    approvals: tuple[Approval, ...]
+    entries: tuple[AuditEntry, ...]
+    policy: EnvironmentPolicy | None
+    freeze: policies.Freeze | None
+    # What the target runs now (None when Twilio could not be read), and its build.
+    live_now: Environment | None
+    live_build: Build | None
+    requested_build: Build | None
+    read_error: str = ""
+
+    @property
+    def target_changed(self) -> bool:
+        """The target runs something else than when the request was made."""
+        return self.live_now is not None and (self.live_now.build_sid or "") != (
+            self.request.live_build_sid
+        )
+
+
+def request_detail(*, request_id: int) -> RequestDetail:
+    request = _with_approvals(PromotionRequest.objects.filter(pk=request_id)).first()
+    if request is None:
+        raise NotFound("No such request", method="GET", path="")
+    policy = policies.policy_for(
+        service_sid=request.service_sid, environment_name=request.environment_name
+    )
+    client = _client()
+    live_now: Environment | None = None
+    builds: dict[str, Build] = {}
+    read_error = ""
+    try:
+        live_now = client.environment_get(
+            service_sid=request.service_sid, environment_sid=request.environment_sid
+        )
+        wanted = {sid for sid in (live_now.build_sid, request.build_sid) if sid}
+        builds = _builds(client, request.service_sid, wanted)
+    except ServerlessError as exc:
+        read_error = exc.user_message
+    return RequestDetail(
+        request=request,
+        approvals=tuple(request.approvals.select_related("approver").order_by("created_at")),
+        entries=tuple(request.audit_entries.order_by("created_at", "id")),
+        policy=policy,
+        freeze=policies.active_freeze(policy),
+        live_now=live_now,
+        live_build=builds.get(live_now.build_sid or "") if live_now else None,
+        requested_build=builds.get(request.build_sid),
+        read_error=read_error,
+    )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from deployments_app import converters
-from deployments_app.views import actions, audit, pages, refresh
+from deployments_app.views import actions, approvals, audit, pages, refresh
 
 register_converter(converters.ServiceSidConverter, "service_sid")
 register_converter(converters.EnvironmentSidConverter, "environment_sid")
@@ -29,6 +29,15 @@ urlpatterns = [
     path("actions/clear/", actions.clear, name="clear"),
     # Reconcile our records with Twilio now (page reads never write).
     path("refresh/", refresh.refresh, name="refresh"),
+    path("approvals/", approvals.approval_list, name="approvals"),
+    path("approvals/count/", approvals.approval_count, name="approvals_count"),
+    path("approvals/<int:request_id>/", approvals.request_detail, name="request"),
+    # approve, reject, withdraw, retry (a failed execution) or ratify (a break-glass).
+    path(
+        "approvals/<int:request_id>/<slug:decision>/",
+        approvals.request_decide,
+        name="request_decide",
+    ),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
 ]

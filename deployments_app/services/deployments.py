@@ -26,8 +26,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments_app import roles
-from deployments_app.models import AuditEntry
-from deployments_app.services import reconcile, records
+from deployments_app.models import AuditEntry, DeploymentRecord, EnvironmentPolicy, PromotionRequest
+from deployments_app.services import policies, reconcile, records, requests
 from deployments_app.services.locks import LockBusy, LockUnavailable, environment_lock
 from deployments_app.services.serverless import ServerlessClient, get_client
 from deployments_app.services.serverless_errors import (
@@ -44,6 +44,8 @@ __all__ = [
     "ActionFailed",
     "ActionOutcome",
     "ActionRefused",
+    "Grant",
+    "PlanChanged",
     "action_refuse_input",
     "deployment_promote",
     "deployment_redeploy",
@@ -88,6 +90,28 @@ class ActionFailed(ActionError):
     status = 502
 
 
+class PlanChanged(ActionRefused):
+    """An approved request whose plan no longer holds: its approvals must be given again."""
+
+    def __init__(
+        self, message: str, *, entry: AuditEntry, live_build_sid: str, fingerprint: str
+    ) -> None:
+        super().__init__(message, status=409, entry=entry)
+        self.live_build_sid = live_build_sid
+        self.fingerprint = fingerprint
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What lets a protected environment change now, besides the user's role."""
+
+    # An approved request being executed (approvals.py): its plan must still hold.
+    request: PromotionRequest | None = None
+    # Break-glass: at once, with a reason; during a freeze only with a second confirmation.
+    break_glass: bool = False
+    freeze_confirmed: bool = False
+
+
 @dataclass(frozen=True)
 class ActionOutcome:
     entry: AuditEntry
@@ -96,6 +120,8 @@ class ActionOutcome:
     deployment: Deployment | None = None
     # Twilio's answer to the POST was lost and re-reading the environment confirmed it.
     confirmed_by_reread: bool = False
+    # The request made instead of a deployment (a protected environment), or executed.
+    request: PromotionRequest | None = None
 
     @property
     def changed(self) -> bool:
@@ -104,6 +130,12 @@ class ActionOutcome:
     @property
     def message(self) -> str:
         entry = self.entry
+        if entry.action == Action.REQUEST and self.request is not None:
+            request = self.request
+            return (
+                f"{entry.environment_name} is protected: request #{request.pk} is awaiting "
+                f"approval (0 of {request.required_approvals})."
+            )
         if entry.outcome == Outcome.NOOP:
             if entry.action == Action.CLEAR:
                 return f"{entry.environment_name} is already clear; nothing changed."
@@ -144,6 +176,7 @@ def deployment_promote(
     reason: str = "",
     client_ip: str | None = None,
     via: str = "web",
+    grant: Grant | None = None,
 ) -> ActionOutcome:
     """Deploy what is live in the source environment to the target environment."""
     audit = _Audit.begin(
@@ -151,6 +184,7 @@ def deployment_promote(
         actor=actor,
         client_ip=client_ip,
         via=via,
+        grant=grant,
         service_sid=service_sid,
         environment_sid=target_environment_sid,
         source_environment_sid=source_environment_sid,
@@ -181,7 +215,7 @@ def deployment_promote(
         _require_deployable(
             audit, audit.read(lambda: _build_or_none(client, service_sid, build_sid)), build_sid
         )
-        return _deploy(audit, client)
+        return _guarded_deploy(audit, client, target)
 
 
 def deployment_redeploy(
@@ -193,6 +227,7 @@ def deployment_redeploy(
     reason: str = "",
     client_ip: str | None = None,
     via: str = "web",
+    grant: Grant | None = None,
 ) -> ActionOutcome:
     """Roll back: redeploy a build from this environment's history."""
     audit = _Audit.begin(
@@ -200,6 +235,7 @@ def deployment_redeploy(
         actor=actor,
         client_ip=client_ip,
         via=via,
+        grant=grant,
         service_sid=service_sid,
         environment_sid=environment_sid,
         build_sid=build_sid,
@@ -220,7 +256,7 @@ def deployment_redeploy(
                 f"Build {build_sid} was never deployed to {_name(target)}; "
                 "promote it instead of rolling back to it."
             )
-        return _deploy(audit, client)
+        return _guarded_deploy(audit, client, target)
 
 
 def deployment_restore(
@@ -228,8 +264,10 @@ def deployment_restore(
     actor: User,
     service_sid: str,
     environment_sid: str,
+    reason: str = "",
     client_ip: str | None = None,
     via: str = "web",
+    grant: Grant | None = None,
 ) -> ActionOutcome:
     """Redeploy the build that was live before the environment was cleared.
 
@@ -241,8 +279,10 @@ def deployment_restore(
         actor=actor,
         client_ip=client_ip,
         via=via,
+        grant=grant,
         service_sid=service_sid,
         environment_sid=environment_sid,
+        reason=reason,
     )
     audit.require(user_can_deploy(actor))
     audit.require_sids(service=service_sid, environment=environment_sid)
@@ -265,7 +305,7 @@ def deployment_restore(
                 status=409,
             )
         _require_deployable(audit, state.build, build_sid)
-        return _deploy(audit, client)
+        return _guarded_deploy(audit, client, target)
 
 
 def environment_clear(
@@ -274,8 +314,10 @@ def environment_clear(
     service_sid: str,
     environment_sid: str,
     confirmation: str,
+    reason: str = "",
     client_ip: str | None = None,
     via: str = "web",
+    grant: Grant | None = None,
 ) -> ActionOutcome:
     """Deploy nothing: the environment's functions and assets answer 404 afterwards."""
     audit = _Audit.begin(
@@ -283,8 +325,10 @@ def environment_clear(
         actor=actor,
         client_ip=client_ip,
         via=via,
+        grant=grant,
         service_sid=service_sid,
         environment_sid=environment_sid,
+        reason=reason,
     )
     audit.require(user_can_clear(actor))
     audit.require_sids(service=service_sid, environment=environment_sid)
@@ -309,7 +353,7 @@ def environment_clear(
         reconcile.history_record(
             service_sid=service_sid, environment_sid=environment_sid, deployments=history
         )
-        return _deploy(audit, client)
+        return _guarded_deploy(audit, client, target)
 
 
 def action_refuse_input(
@@ -349,6 +393,213 @@ def _require_deployable(audit: _Audit, build: Build | None, build_sid: str) -> N
             f"Build {build.sid} is {build.status or 'in an unknown state'}, not completed; "
             "only completed builds can be deployed."
         )
+
+
+# --- the environment's policy: freeze, promotion order, approvals ----------------------------
+
+
+def _guarded_deploy(audit: _Audit, client: ServerlessClient, target: Environment) -> ActionOutcome:
+    """Deploy, unless the environment's policy says to wait, refuse, or ask approvers."""
+    grant = audit.grant
+    name = _name(target)
+    policy = policies.policy_for(service_sid=audit.service_sid, environment_name=name)
+    if policy is None:
+        return _deploy(audit, client)
+    freeze = policies.active_freeze(policy)
+    if freeze is not None and not (grant.break_glass and grant.freeze_confirmed):
+        message = freeze.message(name)
+        if grant.break_glass:
+            message += " Break-glass during a freeze needs its second confirmation."
+        raise audit.refuse(message, status=409)
+    if audit.fields["action"] == Action.PROMOTE and policy.promote_from:
+        _require_promotion_order(audit, client, policy, name)
+    if not policy.protected:
+        return _deploy(audit, client)
+    fingerprint = audit.read(
+        lambda: policies.variables_fingerprint(
+            client.variable_list(service_sid=audit.service_sid, environment_sid=target.sid)
+        )
+    )
+    if grant.request is not None:
+        _require_plan(audit, grant.request, target, fingerprint)
+        return _deploy(audit, client)
+    if grant.break_glass:
+        return _break_glass(audit, client, policy, target, fingerprint)
+    return _request_approval(audit, policy, target, fingerprint)
+
+
+def _require_promotion_order(
+    audit: _Audit, client: ServerlessClient, policy: EnvironmentPolicy, name: str
+) -> None:
+    """The build is, or was, live on the policy's source environment (e.g. stage)."""
+    build_sid = str(audit.fields["build_sid"])
+    source_name = policy.promote_from
+
+    def ran_on_source() -> bool:
+        listed = client.environment_list(service_sid=audit.service_sid)
+        source = next((e for e in listed if e.unique_name == source_name), None)
+        if source is None:
+            return False
+        if source.build_sid == build_sid:
+            return True
+        # Our records outlive a clear of the source; Twilio's history is checked too.
+        if DeploymentRecord.objects.filter(environment_sid=source.sid, build_sid=build_sid):
+            return True
+        return any(
+            d.build_sid == build_sid
+            for d in client.deployment_iter(
+                service_sid=audit.service_sid, environment_sid=source.sid, page_size=1000
+            )
+        )
+
+    if not audit.read(ran_on_source):
+        raise audit.refuse(
+            f"{name} only takes builds that ran on {source_name}; {build_sid} never did. "
+            f"Promote it to {source_name} first.",
+            status=409,
+        )
+
+
+def _require_plan(
+    audit: _Audit, request: PromotionRequest, target: Environment, fingerprint: str
+) -> None:
+    """The approved plan still holds: same build, same target, same live build, same variables."""
+    name = _name(target)
+    live = target.build_sid or ""
+    changes = []
+    if (request.action, request.environment_sid) != (audit.fields["action"], target.sid):
+        changes.append("the request is for another action or environment")
+    if request.build_sid != audit.fields["build_sid"]:
+        changes.append(
+            f"the build to deploy is {audit.fields['build_sid'] or 'nothing'} now, "
+            f"not {request.build_sid or 'nothing'}"
+        )
+    if request.live_build_sid != live:
+        changes.append(
+            f"{name} runs {live or 'nothing'} now, not {request.live_build_sid or 'nothing'} "
+            "as when it was approved"
+        )
+    if request.variables_fingerprint != fingerprint:
+        changes.append(f"{name}'s environment variables changed since it was approved")
+    if changes:
+        message = "The approved plan changed: " + "; ".join(changes) + "."
+        entry = audit.refuse(message, status=409).entry
+        assert entry is not None
+        raise PlanChanged(message, entry=entry, live_build_sid=live, fingerprint=fingerprint)
+
+
+def _request_approval(
+    audit: _Audit, policy: EnvironmentPolicy, target: Environment, fingerprint: str
+) -> ActionOutcome:
+    """Instead of deploying: a request for the policy's approvers, and one audit step."""
+    name = _name(target)
+    if not audit.fields["reason"]:
+        raise audit.refuse(
+            f"{name} is protected: give a reason, and the change goes to approvers "
+            f"({policy.approvals_label} needed)."
+        )
+    waiting = PromotionRequest.objects.filter(
+        environment_sid=target.sid,
+        action=audit.fields["action"],
+        build_sid=audit.fields["build_sid"],
+        status=PromotionRequest.Status.OPEN,
+        expires_at__gt=timezone.now(),
+    ).first()
+    if waiting is not None:
+        raise audit.refuse(
+            f"Request #{waiting.pk} for this change is already awaiting approval.", status=409
+        )
+    assert audit.user is not None
+    request = requests.request_create(
+        fields=audit.fields,
+        requester=audit.user,
+        policy=policy,
+        live_build_sid=target.build_sid or "",
+        fingerprint=fingerprint,
+    )
+    entry = requests.step_record(
+        request,
+        Action.REQUEST,
+        actor=str(audit.fields["actor"]),
+        via=str(audit.fields["via"]),
+        client_ip=audit.fields["client_ip"],  # type: ignore[arg-type]
+        reason=request.reason,
+        message=(
+            f"{request.action} of {request.build_sid or 'nothing'} to {name}: "
+            f"needs {policy.approvals_label}."
+        ),
+    )
+    requests.notify(
+        request,
+        subject=f"Approval needed: {request.action} by {entry.actor}",
+        body=(
+            f"{entry.actor} asks to {request.action} {request.build_sid or 'nothing'} on "
+            f"{name} ({request.service_name}).\nWhy: {request.reason}"
+        ),
+        to=requests.approvers_of(policy),
+    )
+    return ActionOutcome(entry=entry, request=request)
+
+
+def _break_glass(
+    audit: _Audit,
+    client: ServerlessClient,
+    policy: EnvironmentPolicy,
+    target: Environment,
+    fingerprint: str,
+) -> ActionOutcome:
+    """At once, by the few allowed to, with a reason; approvers review it afterwards."""
+    assert audit.user is not None
+    if not policies.user_can_break_glass(audit.user):
+        raise audit.refuse("Your role does not allow break-glass deployments.", status=403)
+    if not audit.fields["reason"]:
+        raise audit.refuse("A break-glass deployment needs a reason.")
+    request = requests.request_create(
+        fields=audit.fields,
+        requester=audit.user,
+        policy=policy,
+        live_build_sid=target.build_sid or "",
+        fingerprint=fingerprint,
+        break_glass=True,
+    )
+    audit.fields["request"] = request
+    requests.step_record(
+        request,
+        Action.BREAK_GLASS,
+        actor=str(audit.fields["actor"]),
+        via=str(audit.fields["via"]),
+        reason=request.reason,
+        message=f"Break-glass {request.action} on {_name(target)}, without approval.",
+    )
+    try:
+        outcome = _deploy(audit, client)
+    except ActionError as exc:
+        PromotionRequest.objects.filter(pk=request.pk).update(
+            status=PromotionRequest.Status.FAILED, execution_error=exc.message
+        )
+        raise
+    PromotionRequest.objects.filter(pk=request.pk).update(
+        status=PromotionRequest.Status.EXECUTED,
+        executed_at=timezone.now(),
+        deployment_sid=outcome.entry.deployment_sid,
+    )
+    request.refresh_from_db()
+    requests.notify(
+        request,
+        subject=f"Break-glass {request.action} by {request.requester}: review it",
+        body=(
+            f"{request.requester} deployed {request.build_sid or 'nothing'} to "
+            f"{request.environment_name} without approval.\nWhy: {request.reason}\n"
+            "It stays open on the Approvals page until an approver ratifies it."
+        ),
+        to=requests.approvers_of(policy),
+    )
+    return ActionOutcome(
+        entry=outcome.entry,
+        deployment=outcome.deployment,
+        confirmed_by_reread=outcome.confirmed_by_reread,
+        request=request,
+    )
 
 
 # --- the upstream write and its outcome -----------------------------------------------------
@@ -403,6 +654,8 @@ class _Audit:
     """What an attempt is, as it becomes known; every way out of it leaves an entry."""
 
     fields: dict[str, object] = field(default_factory=dict)
+    user: User | None = None
+    grant: Grant = field(default_factory=lambda: Grant())
 
     @classmethod
     def begin(
@@ -417,9 +670,14 @@ class _Audit:
         source_environment_sid: str = "",
         build_sid: str = "",
         reason: str = "",
+        grant: Grant | None = None,
     ) -> _Audit:
+        grant = grant or Grant()
         return cls(
-            {
+            user=actor,
+            grant=grant,
+            fields={
+                "request": grant.request,
                 "action": action,
                 "actor": actor.get_username() if actor.is_authenticated else "",
                 "client_ip": client_ip,
@@ -430,7 +688,7 @@ class _Audit:
                 "source_environment_sid": str(source_environment_sid)[:34],
                 "build_sid": str(build_sid)[:34],
                 "reason": reason.strip()[:MAX_REASON_LENGTH],
-            }
+            },
         )
 
     @property

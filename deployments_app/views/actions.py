@@ -23,7 +23,7 @@ from django_htmx.http import retarget, trigger_client_event
 
 from deployments_app import forms, selectors
 from deployments_app.models import AuditEntry
-from deployments_app.services import deployments
+from deployments_app.services import deployments, policies
 from deployments_app.views.common import (
     HtmxHttpRequest,
     View,
@@ -81,7 +81,8 @@ def _action_view(spec: _Spec) -> View:
 
 def _confirm(request: HtmxHttpRequest, preview: selectors.ActionPreview) -> HttpResponse:
     template = "confirm.html#dialog" if is_partial(request) else "confirm.html"
-    return render(request, template, {"preview": preview})
+    context = {"preview": preview, "can_break_glass": policies.user_can_break_glass(request.user)}
+    return render(request, template, context)
 
 
 def _back(spec: _Spec, data: Data) -> str:
@@ -163,8 +164,13 @@ def _perform(
     service: Callable[..., deployments.ActionOutcome],
 ) -> Callable[[HtmxHttpRequest, Data], deployments.ActionOutcome]:
     def perform(request: HtmxHttpRequest, data: Data) -> deployments.ActionOutcome:
-        kwargs = {_KWARGS.get(name, name): value for name, value in data.items()}
-        return service(actor=request.user, client_ip=client_ip(request), **kwargs)
+        fields = dict(data)
+        grant = deployments.Grant(
+            break_glass=fields.pop("break_glass", False),
+            freeze_confirmed=fields.pop("freeze_confirmed", False),
+        )
+        kwargs = {_KWARGS.get(name, name): value for name, value in fields.items()}
+        return service(actor=request.user, client_ip=client_ip(request), grant=grant, **kwargs)
 
     return perform
 

@@ -99,6 +99,32 @@ def situation(upstream, django_user_model):
         previous_build_sid="",
         outcome=AuditEntry.Outcome.PENDING,
     )
+    # A protected production elsewhere: one request waiting, one past its lifetime.
+    from deployments_app.models import EnvironmentPolicy, PromotionRequest
+
+    EnvironmentPolicy.objects.create(service_sid=portal.sid, environment_name="production")
+    portal_prod = store.environment_named(portal.sid, "production")
+    waiting = deployments.deployment_promote(
+        actor=rita,
+        service_sid=portal.sid,
+        source_environment_sid=store.environment_named(portal.sid, "dev").sid,
+        target_environment_sid=portal_prod.sid,
+        reason="ship it",
+    ).request
+    stale = deployments.deployment_redeploy(
+        actor=rita,
+        service_sid=portal.sid,
+        environment_sid=portal_prod.sid,
+        build_sid=next(
+            d.build_sid
+            for d in store.deployments(portal_prod.sid)
+            if d.build_sid and d.build_sid != portal_prod.build_sid
+        ),
+        reason="old",
+    ).request
+    PromotionRequest.objects.filter(pk=stale.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
     # Deployments never recorded: made upstream since the last reconcile.
     store.deploy(dev.sid, earlier)
     return {
@@ -109,6 +135,8 @@ def situation(upstream, django_user_model):
         "portal": portal,
         "portal_stage": portal_stage,
         "build": store.environment_named(ivr.sid, "stage").build_sid,
+        "waiting": waiting,
+        "stale": stale,
     }
 
 
@@ -138,6 +166,16 @@ def urls_to_read(s) -> dict[str, list[str]]:
         ],
         "actions/clear/": [f"/actions/clear/?service={service.sid}&environment={stage.sid}"],
         "refresh/": ["/refresh/"],
+        "approvals/": ["/approvals/"],
+        "approvals/count/": ["/approvals/count/"],
+        "approvals/<int:request_id>/": [
+            f"/approvals/{s['waiting'].pk}/",
+            f"/approvals/{s['stale'].pk}/",
+        ],
+        "approvals/<int:request_id>/<slug:decision>/": [
+            f"/approvals/{s['waiting'].pk}/approve/",
+            f"/approvals/{s['stale'].pk}/withdraw/",
+        ],
         "audit/": ["/audit/", "/audit/?outcome=succeeded"],
         "audit/export.csv": ["/audit/export.csv"],
         "accounts/login/": ["/accounts/login/"],
@@ -166,6 +204,8 @@ def test_no_get_of_any_url_writes_a_row(situation, client, django_user_model):
     assert snapshot() == before
     assert all(status < 500 for status in statuses.values()), statuses
     assert statuses["/refresh/", False] == 405  # a POST only
+    assert statuses[f"/approvals/{situation['waiting'].pk}/approve/", False] == 405
+    assert statuses[f"/approvals/{situation['stale'].pk}/", False] == 200
     assert (
         statuses[
             f"/services/{situation['service'].sid}/environments/{situation['production'].sid}/",

@@ -83,6 +83,15 @@ class AuditEntry(models.Model):
         RESTORE = "restore", "Restore after clear"
         CLEAR = "clear", "Clear environment"
         EXTERNAL = "external", "Changed outside the dashboard"
+        # The approval workflow's steps (the deployment itself is one of the above).
+        REQUEST = "request", "Approval requested"
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+        WITHDRAW = "withdraw", "Request withdrawn"
+        VOID = "void", "Approvals voided"
+        EXPIRE = "expire", "Request expired"
+        BREAK_GLASS = "break_glass", "Break-glass deployment"
+        RATIFY = "ratify", "Break-glass ratified"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -116,6 +125,14 @@ class AuditEntry(models.Model):
     error_code = models.IntegerField(null=True, blank=True)
     error_message = models.TextField(blank=True)
     reason = models.TextField(blank=True, help_text="Why, in the user's words.")
+    request = models.ForeignKey(
+        "deployments_app.PromotionRequest",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_entries",
+        help_text="The approval request this step belongs to.",
+    )
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -227,3 +244,26 @@ class EnvironmentLock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.environment_sid} until {self.expires_at:%H:%M:%S}"
+
+
+from deployments_app.models.approvals import (  # noqa: E402  (models of this app, registered here)
+    Approval,
+    EnvironmentPolicy,
+    FreezeWindow,
+    PromotionRequest,
+)
+
+__all__ = [
+    "ACTION_LIFETIME_SECONDS",
+    "AppendOnlyError",
+    "Approval",
+    "AuditEntry",
+    "DeploymentRecord",
+    "EnvironmentLock",
+    "EnvironmentPolicy",
+    "EnvironmentState",
+    "FreezeWindow",
+    "PromotionRequest",
+    "ServicePipeline",
+    "service_sid_validator",
+]
