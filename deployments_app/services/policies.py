@@ -148,7 +148,7 @@ def environment_gates(*, environments: Sequence[Environment]) -> dict[str, Gate]
         filter=Q(approvals__decision=Approval.Decision.APPROVE, approvals__voided_at__isnull=True),
     )
     waiting: dict[str, PromotionRequest] = {}
-    for request in (
+    for found_request in (
         PromotionRequest.objects.filter(
             environment_sid__in=sids,
             status__in=[PromotionRequest.Status.OPEN, PromotionRequest.Status.FAILED],
@@ -158,7 +158,7 @@ def environment_gates(*, environments: Sequence[Environment]) -> dict[str, Gate]
         .annotate(given=standing)
         .order_by("created_at")
     ):
-        waiting.setdefault(request.environment_sid, request)
+        waiting.setdefault(found_request.environment_sid, found_request)
     unratified = {
         r.environment_sid: r
         for r in PromotionRequest.objects.filter(
