@@ -112,10 +112,8 @@ def test_a_protected_promotion_becomes_a_request_and_the_approval_deploys_it(
     assert (request.status, request.action, request.requester) == (Status.OPEN, "promote", rita)
     assert (request.build_sid, request.live_build_sid) == (stage.build_sid, production.build_sid)
     assert len(request.variables_fingerprint) == 64
-    assert (
-        outcome.message
-        == "production is protected: request #%d is awaiting approval (0 of 1)." % request.pk
-    )
+    expected = f"production is protected: request #{request.pk} is awaiting approval (0 of 1)."
+    assert outcome.message == expected
     assert outcome.entry.action == Action.REQUEST
     assert outcome.entry.request == request
     assert [m.to for m in mail.outbox] == [["anna@example.com"]]
