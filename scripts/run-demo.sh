@@ -40,6 +40,7 @@ port_busy "$EMULATOR_PORT" || { echo "The emulator did not start." >&2; exit 1; 
 # Page reads never write: reconcile records what is live now as the baseline, and then,
 # as cron does in production, every minute (outside changes, unfinished actions).
 "$PY" manage.py reconcile || echo "(reconcile could not read everything; starting anyway)"
+"$PY" manage.py seed_demo_policies || echo "(could not seed the demo policies; starting anyway)"
 ( while sleep 60; do "$PY" manage.py reconcile >/dev/null 2>&1 || true; done ) &
 pids+=($!)
 

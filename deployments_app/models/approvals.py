@@ -137,6 +137,24 @@ class FreezeWindow(models.Model):
             if (self.start_weekday, self.start_time) == (self.end_weekday, self.end_time):
                 raise ValidationError("A weekly window cannot start and end at the same time.")
 
+    @property
+    def schedule(self) -> str:
+        """When, in words: "Fri 17:00 → Mon 07:00 (Europe/Berlin)"."""
+        zone = self.policy.time_zone
+        if self.kind == self.Kind.ONCE:
+            if not (self.starts_at and self.ends_at):
+                return "—"
+            local = ZoneInfo(zone)
+            start, end = self.starts_at.astimezone(local), self.ends_at.astimezone(local)
+            return f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} ({zone})"
+        if None in (self.start_weekday, self.start_time, self.end_weekday, self.end_time):
+            return "—"
+        days = self.Weekday.labels
+        return (
+            f"every {days[self.start_weekday]} {self.start_time:%H:%M} → "  # type: ignore[index]
+            f"{days[self.end_weekday]} {self.end_time:%H:%M} ({zone})"  # type: ignore[index]
+        )
+
     def active_until(self, now: datetime, zone: ZoneInfo) -> datetime | None:
         """When this window ends, if `now` is inside it; None otherwise."""
         if self.kind == self.Kind.ONCE:

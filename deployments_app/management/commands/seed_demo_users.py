@@ -36,6 +36,8 @@ class Command(BaseCommand):
             user.set_password(password)
             user.is_staff = group_name is None
             user.is_superuser = group_name is None
+            # Notifications go to the console in the demo: one address each, to see them.
+            user.email = f"{username}@example.com"
             user.save()
             if group_name:
                 user.groups.set([Group.objects.get(name=group_name)])
