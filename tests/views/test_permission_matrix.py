@@ -1,4 +1,4 @@
-"""Every view and action × every role: allowed, or refused (403) with nothing changed.
+"""Every view and action, for every role: allowed, or refused (403) with nothing changed.
 
 Viewer reads everything; Release manager deploys where no approval is needed and
 requests where it is; Approver approves and rejects; the superuser may do all of it.
