@@ -88,6 +88,7 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("error_code", "Twilio error code"),
     ("error_message", "Error message"),
     ("reason", "Reason"),
+    ("request_id", "Approval request"),
 )
 
 

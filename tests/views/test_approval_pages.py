@@ -182,3 +182,36 @@ def test_a_freeze_is_named_in_the_dialog_and_refuses_the_approved_request(
     page = text(anna.get(f"/approvals/{request.pk}/"))
     assert "Quarter close" in page
     assert 'data-decide="retry"' in page
+
+
+def test_break_glass_is_offered_only_with_its_permission_and_shows_on_the_cell(
+    upstream, rita, anna, ivr, django_user_model
+):
+    assert "Break glass" not in text(rita.get(promote_url(ivr), **HTMX))
+    from django.contrib.auth.models import Permission
+
+    oncall = django_user_model.objects.create_user("olga")
+    oncall.groups.add(Group.objects.get(name=roles.RELEASE_MANAGER))
+    oncall.user_permissions.add(Permission.objects.get(codename="break_glass"))
+    olga = Client()
+    olga.force_login(oncall)
+    assert "Break glass: deploy now" in text(olga.get(promote_url(ivr), **HTMX))
+
+    data = {
+        "service": ivr["service"].sid,
+        "source": ivr["stage"].sid,
+        "target": ivr["production"].sid,
+        "reason": "SMS outage, hotfix",
+        "break_glass": "on",
+    }
+    response = olga.post("/actions/promote/", data, **HTMX)
+
+    assert response.status_code == 200
+    assert len(posts(upstream)) == 1
+    request = PromotionRequest.objects.get()
+    assert request.break_glass
+    assert "data-break-glass" in text(olga.get("/"))
+    listing = text(anna.get("/approvals/"))
+    assert "Break-glass deployments to review (1)" in listing
+    anna.post(f"/approvals/{request.pk}/ratify/", {"comment": "fine"}, **HTMX)
+    assert "data-break-glass" not in text(anna.get("/"))
