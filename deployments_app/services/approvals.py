@@ -177,13 +177,12 @@ def request_withdraw(
     if request.requester_id != getattr(actor, "pk", None):
         _refuse(request, who, Action.WITHDRAW, "Only the requester can withdraw it.", 403)
     if not _move(request, {Status.OPEN, Status.FAILED}, Status.WITHDRAWN):
-        _refuse(
-            request,
-            who,
-            Action.WITHDRAW,
-            f"The request is {request.shown_status_label.lower()}; it cannot be withdrawn.",
-            409,
+        message = (
+            "It was withdrawn already."
+            if request.status == Status.WITHDRAWN
+            else f"The request is {request.shown_status_label.lower()}; it cannot be withdrawn."
         )
+        _refuse(request, who, Action.WITHDRAW, message, 409)
     requests.step_record(
         request, Action.WITHDRAW, actor=who.name, via=via, client_ip=client_ip, message="Withdrawn."
     )

@@ -1,4 +1,5 @@
-"""`manage.py clear_environment SERVICE ENV --as USER --confirm ENV_NAME`: the Clear button."""
+"""`manage.py clear_environment SERVICE ENV --as USER --confirm ENV_NAME [--reason TEXT]`: the
+Clear button. In a protected environment it makes the request and exits 3."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from deployments_app.services.deployments import ActionOutcome, environment_clea
 
 class Command(ActionCommand):
     help = (
-        "Deploy nothing to ENV: its functions and assets answer 404 afterwards. Audited, via cli."
+        "Deploy nothing to ENV: its functions and assets answer 404 afterwards. Audited, via "
+        "cli. Exits 0 when cleared, 1 when refused, 3 when ENV is protected and the request "
+        "awaits approval."
     )
 
     def add_action_arguments(self, parser: CommandParser) -> None:
@@ -27,5 +30,6 @@ class Command(ActionCommand):
             service_sid=call.service.sid,
             environment_sid=call.environments[0].sid,
             confirmation=call.options["confirm"],
+            reason=call.options["reason"],
             via="cli",
         )

@@ -1,4 +1,5 @@
-"""`manage.py promote SERVICE SOURCE_ENV TARGET_ENV --as USER`: the Promote button, from a shell."""
+"""`manage.py promote SERVICE SOURCE_ENV TARGET_ENV --as USER [--reason TEXT]`: the Promote
+button, from a shell. Into a protected environment it makes the request and exits 3."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from deployments_app.services.deployments import ActionOutcome, deployment_promo
 
 
 class Command(ActionCommand):
-    help = "Deploy the build live in SOURCE_ENV to TARGET_ENV. Audited, via cli."
+    help = (
+        "Deploy the build live in SOURCE_ENV to TARGET_ENV. Audited, via cli. Exits 0 when "
+        "deployed, 1 when refused, 3 when TARGET_ENV is protected and the request awaits approval."
+    )
     environment_arguments = (
         ("source_environment", "Environment SID or unique name"),
         ("target_environment", "Environment SID or unique name"),
@@ -20,5 +24,6 @@ class Command(ActionCommand):
             service_sid=call.service.sid,
             source_environment_sid=source.sid,
             target_environment_sid=target.sid,
+            reason=call.options["reason"],
             via="cli",
         )

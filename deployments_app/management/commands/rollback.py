@@ -1,4 +1,5 @@
-"""`manage.py rollback SERVICE ENV BUILD_SID --as USER [--reason TEXT]`: the Redeploy button."""
+"""`manage.py rollback SERVICE ENV BUILD_SID --as USER [--reason TEXT]`: the Redeploy button.
+In a protected environment it makes the request and exits 3."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from deployments_app.services.deployments import ActionOutcome, deployment_redep
 
 
 class Command(ActionCommand):
-    help = "Redeploy an earlier, completed build from the history of ENV. Audited, via cli."
+    help = (
+        "Redeploy an earlier, completed build from the history of ENV. Audited, via cli. "
+        "Exits 0 when deployed, 1 when refused, 3 when ENV is protected and the request "
+        "awaits approval."
+    )
 
     def add_action_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("build_sid", help="The build to roll back to (ZB…)")
-        parser.add_argument("--reason", default="", help="Why, for the audit trail")
 
     def perform(self, call: ActionCall) -> ActionOutcome:
         return deployment_redeploy(
