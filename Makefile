@@ -25,11 +25,22 @@ run: $(VENV)/.runtime-installed
 	bash scripts/run-demo.sh
 
 # pytest exits 5 when it collects nothing; make treats that as a failure too.
+# The approvals' tests run a second time on PostgreSQL, whose concurrent transactions
+# interleave where SQLite queues its writers. Under CI a server that does not answer fails
+# the run; elsewhere that pass is skipped, and says so.
+PG_TEST_URL := postgres://postgres@127.0.0.1:5432/test
+PG_TESTS := tests/services/test_approvals_concurrency.py tests/services/test_approvals.py
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MYPY)
 	$(BIN)/pytest
+	@if [ "$$CI" != true ] && ! $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_TEST_URL)', dbname='postgres', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "SKIPPED the PostgreSQL pass: no server answers at $(PG_TEST_URL) (under CI=true this fails)."; \
+	else \
+		echo "DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PG_TESTS)"; \
+		DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PG_TESTS); \
+	fi
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

@@ -81,6 +81,7 @@ class DecisionForm(forms.Form):
     """An approver's (or the requester's) decision on a request."""
 
     comment = forms.CharField(max_length=1000, required=False)
+    revision = forms.IntegerField(required=False, min_value=0)
 
 
 class RefreshForm(forms.Form):

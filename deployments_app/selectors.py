@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import cast
 
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from deployments_app import roles
@@ -660,7 +660,11 @@ class ApprovalsPage:
 def _with_approvals(requests: QuerySet[PromotionRequest]) -> QuerySet[PromotionRequest]:
     standing = Count(
         "approvals",
-        filter=Q(approvals__decision=Approval.Decision.APPROVE, approvals__voided_at__isnull=True),
+        filter=Q(
+            approvals__decision=Approval.Decision.APPROVE,
+            approvals__voided_at__isnull=True,
+            approvals__revision=F("revision"),
+        ),
     )
     return requests.select_related("requester", "ratified_by").annotate(given=standing)
 
@@ -690,9 +694,19 @@ def approvals_page(*, recent: int = 25) -> ApprovalsPage:
 def approvals_waiting_count(user: roles.User) -> int:
     """How many open requests this user could approve now (the header's badge)."""
     now = timezone.now()
-    open_requests = PromotionRequest.objects.filter(
-        status=PromotionRequest.Status.OPEN, expires_at__gt=now, break_glass=False
-    ).exclude(approvals__approver=getattr(user, "pk", None), approvals__voided_at__isnull=True)
+    # Open ones this user has not approved yet, and failed ones they may retry.
+    Status = PromotionRequest.Status
+    open_requests = (
+        PromotionRequest.objects.filter(
+            status__in=[Status.OPEN, Status.FAILED], expires_at__gt=now, break_glass=False
+        )
+        .exclude(
+            status=Status.OPEN,
+            approvals__approver=getattr(user, "pk", None),
+            approvals__voided_at__isnull=True,
+        )
+        .distinct()
+    )
     found = policies.policies_for(service_sids=sorted({r.service_sid for r in open_requests}))
     count = 0
     for request in open_requests:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import django
 import pytest
+from django.conf import settings as django_settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 # A loopback placeholder: nothing listens there, so a test that forgets to start an
@@ -24,6 +25,14 @@ django.setup()
 
 # The SQLite test database is a file under var/ (see DATABASES in dashboard/settings.py).
 (Path(__file__).resolve().parents[1] / "var").mkdir(exist_ok=True)
+
+# With DATABASE_URL (the PostgreSQL pass of `make test`) the tests run on that server. Its
+# test database is one per process too, like SQLite's file: pytest-django drops an existing
+# test_<name> first, which would pull it from under another run on the same server.
+_database = django_settings.DATABASES["default"]
+_test = _database.setdefault("TEST", {})
+if _database["ENGINE"] != "django.db.backends.sqlite3" and not _test.get("NAME"):
+    _test["NAME"] = f"test_{_database['NAME']}_{os.getpid()}"
 
 pytest_plugins = ["tests.fixtures.emulator"]
 

@@ -220,6 +220,9 @@ class PromotionRequest(models.Model):
     live_build_sid = models.CharField("live build at request", max_length=34, blank=True)
     variables_fingerprint = models.CharField(max_length=64, blank=True)
     required_approvals = models.PositiveSmallIntegerField(default=1)
+    # The plan's revision: raised each time a changed plan voids the approvals. An
+    # approval counts only for the revision it was given for.
+    revision = models.PositiveIntegerField(default=0)
     # Why the last approvals were voided, for the request page.
     voided_reason = models.TextField(blank=True)
     # What executing it did.
@@ -289,6 +292,8 @@ class Approval(models.Model):
     )
     approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     decision = models.CharField(max_length=10, choices=Decision.choices)
+    # The request's plan revision this decision was given for.
+    revision = models.PositiveIntegerField(default=0)
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     voided_at = models.DateTimeField(null=True, blank=True)
@@ -299,7 +304,7 @@ class Approval(models.Model):
         constraints = [
             # One standing approval per person: a second one does not count twice.
             models.UniqueConstraint(
-                fields=["request", "approver"],
+                fields=["request", "approver", "revision"],
                 condition=models.Q(voided_at__isnull=True),
                 name="one_standing_decision_per_approver",
             )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from deployments_app import roles
@@ -56,6 +57,8 @@ class DecisionOutcome:
     message: str
     # The deployment's entry, when the decision executed the request.
     entry: AuditEntry | None = None
+    # False when the decision stood but its deployment did not happen (voided, failed).
+    went_through: bool = True
 
 
 @dataclass(frozen=True)
@@ -82,13 +85,27 @@ def request_approve(
     request_id: int,
     actor: roles.User,
     comment: str = "",
+    revision: int | None = None,
     via: str = "web",
     client_ip: str | None = None,
 ) -> DecisionOutcome:
-    """One approval; the last one needed executes the request at once."""
+    """One approval, of the plan's current revision; the last one needed executes it.
+
+    `revision` is the plan the approver looked at (the request page posts it): if the
+    plan changed since, they are asked to look again.
+    """
     who = _Who(actor, via, client_ip)
     request = _open_request(request_id, who, Action.APPROVE)
     _require_approver(request, who, Action.APPROVE)
+    if revision is not None and revision != request.revision:
+        _refuse(
+            request,
+            who,
+            Action.APPROVE,
+            "The plan changed since you opened this request; review it again.",
+            409,
+        )
+    approved_revision = request.revision
     policy = _policy(request)
     if request.requester_id == getattr(actor, "pk", None) and not (
         policy and policy.allow_self_approval
@@ -100,11 +117,12 @@ def request_approve(
                 request=request,
                 approver=roles.signed_in(actor),
                 decision=Approval.Decision.APPROVE,
+                revision=approved_revision,
                 comment=comment.strip()[:MAX_COMMENT_LENGTH],
             )
     except IntegrityError:
         _refuse(request, who, Action.APPROVE, "You have already approved this request.", 409)
-    given = _standing_approvals(request)
+    given = _standing_approvals(request, approved_revision)
     requests.step_record(
         request,
         Action.APPROVE,
@@ -119,8 +137,9 @@ def request_approve(
             request=request,
             message=f"Approved: {given} of {request.required_approvals} approvals.",
         )
-    # Of concurrent final approvals (or an approval racing a withdrawal), one wins.
-    if not _claim(request, Status.OPEN):
+    # Of concurrent final approvals (or an approval racing a withdrawal or a void), one
+    # wins, and only while the plan is still the revision these approvals were given for.
+    if not _move(request, {Status.OPEN}, Status.EXECUTING, at_revision=approved_revision):
         request.refresh_from_db()
         return DecisionOutcome(
             request=request, message=f"Approved; the request is {request.shown_status_label}."
@@ -267,6 +286,7 @@ def _execute(request: PromotionRequest, who: _Who) -> DecisionOutcome:
             request=request,
             message=f"{changed.message} The approvals were voided; it needs approving again.",
             entry=changed.entry,
+            went_through=False,
         )
     except ActionError as error:
         _move(request, {Status.EXECUTING}, Status.FAILED, execution_error=error.message)
@@ -280,6 +300,7 @@ def _execute(request: PromotionRequest, who: _Who) -> DecisionOutcome:
             request=request,
             message=f"Approved, but it did not deploy: {error.message}",
             entry=error.entry,
+            went_through=False,
         )
     _move(
         request,
@@ -287,7 +308,6 @@ def _execute(request: PromotionRequest, who: _Who) -> DecisionOutcome:
         Status.EXECUTED,
         executed_at=timezone.now(),
         deployment_sid=outcome.entry.deployment_sid,
-        execution_error="",
     )
     requests.notify(
         request,
@@ -364,6 +384,7 @@ def _void(request: PromotionRequest, who: _Who, changed: PlanChanged) -> None:
             request,
             {Status.EXECUTING},
             Status.OPEN,
+            revision=F("revision") + 1,
             voided_reason=changed.message,
             live_build_sid=changed.live_build_sid,
             variables_fingerprint=changed.fingerprint,
@@ -417,11 +438,14 @@ def _policy(request: PromotionRequest) -> EnvironmentPolicy | None:
     )
 
 
-def _standing_approvals(request: PromotionRequest) -> int:
-    """Distinct people whose approval stands (not voided)."""
+def _standing_approvals(request: PromotionRequest, revision: int) -> int:
+    """Distinct people whose approval of this plan revision stands (not voided)."""
     return (
         Approval.objects.filter(
-            request=request, decision=Approval.Decision.APPROVE, voided_at__isnull=True
+            request=request,
+            decision=Approval.Decision.APPROVE,
+            revision=revision,
+            voided_at__isnull=True,
         )
         .values("approver")
         .distinct()
@@ -434,10 +458,19 @@ def _claim(request: PromotionRequest, current: str) -> bool:
     return _move(request, {current}, Status.EXECUTING)
 
 
-def _move(request: PromotionRequest, current: set[str], new: str, **changes: object) -> bool:
-    moved = PromotionRequest.objects.filter(pk=request.pk, status__in=list(current)).update(
-        status=new, **changes
-    )
+def _move(
+    request: PromotionRequest,
+    current: set[str],
+    new: str,
+    *,
+    at_revision: int | None = None,
+    **changes: object,
+) -> bool:
+    """A conditional UPDATE: only from `current` (and, if given, that plan revision)."""
+    rows = PromotionRequest.objects.filter(pk=request.pk, status__in=list(current))
+    if at_revision is not None:
+        rows = rows.filter(revision=at_revision)
+    moved = rows.update(status=new, **changes)
     request.refresh_from_db()
     return bool(moved)
 

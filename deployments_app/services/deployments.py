@@ -421,11 +421,59 @@ def _guarded_deploy(audit: _Audit, client: ServerlessClient, target: Environment
         )
     )
     if grant.request is not None:
+        # The environment read last, right before the POST: an outside deployment during
+        # the reads above is seen. (Twilio has no conditional deploy; one that lands in the
+        # last round trip is found by the next reconcile, not prevented.)
+        target = audit.read(
+            lambda: client.environment_get(
+                service_sid=audit.service_sid, environment_sid=target.sid
+            )
+        )
         _require_plan(audit, grant.request, target, fingerprint)
-        return _deploy(audit, client)
+        audit.plan(build_sid=str(audit.fields["build_sid"]) or None, live_before=target.build_sid)
+        outcome = _deploy(audit, client)
+        _detect_overwrite(client, grant.request, outcome)
+        return outcome
     if grant.break_glass:
         return _break_glass(audit, client, policy, target, fingerprint)
     return _request_approval(audit, policy, target, fingerprint)
+
+
+def _detect_overwrite(
+    client: ServerlessClient, request: PromotionRequest, outcome: ActionOutcome
+) -> None:
+    """Whether an outside deployment landed between our last read and our POST.
+
+    Twilio has no conditional deploy, so that last round trip cannot be closed; it is
+    found here, from the history, and recorded on the request and in the audit.
+    """
+    if outcome.deployment is None:
+        return
+    try:
+        page = client.deployment_page(
+            service_sid=request.service_sid, environment_sid=request.environment_sid, page_size=5
+        )
+    except ServerlessError:
+        return  # the next reconcile compares what is live with what we expect
+    sids = [d.sid for d in page.items]
+    if outcome.deployment.sid not in sids:
+        return
+    before = page.items[sids.index(outcome.deployment.sid) + 1 :]
+    replaced = before[0].build_sid or "" if before else ""
+    if not before or replaced == request.live_build_sid:
+        return
+    note = (
+        f"An outside deployment of {replaced or 'nothing'} landed while request #{request.pk} "
+        "executed; this deployment replaced it."
+    )
+    PromotionRequest.objects.filter(pk=request.pk).update(execution_error=note)
+    requests.step_record(request, Action.EXTERNAL, actor="", via="system", message=note)
+    requests.notify(
+        request,
+        subject="Deployed over an outside deployment",
+        body=note,
+        to=[request.requester, *requests.approvers_of(None)],
+    )
 
 
 def _require_promotion_order(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from deployments_app import roles
@@ -145,7 +145,11 @@ def environment_gates(*, environments: Sequence[Environment]) -> dict[str, Gate]
     now = timezone.now()
     standing = Count(
         "approvals",
-        filter=Q(approvals__decision=Approval.Decision.APPROVE, approvals__voided_at__isnull=True),
+        filter=Q(
+            approvals__decision=Approval.Decision.APPROVE,
+            approvals__voided_at__isnull=True,
+            approvals__revision=F("revision"),
+        ),
     )
     waiting: dict[str, PromotionRequest] = {}
     for found_request in (

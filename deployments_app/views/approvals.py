@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -17,7 +18,7 @@ from deployments_app.services.approvals import DecisionOutcome, DecisionRefused
 from deployments_app.services.serverless_errors import NotFound
 from deployments_app.views.common import HtmxHttpRequest, client_ip, is_partial
 
-Decide = Callable[[HtmxHttpRequest, int, str], DecisionOutcome]
+Decide = Callable[[HtmxHttpRequest, int, dict[str, Any]], DecisionOutcome]
 
 
 @require_GET
@@ -51,33 +52,43 @@ def request_detail(request: HtmxHttpRequest, request_id: int) -> HttpResponse:
     return render(request, template, context)
 
 
-def _approve(request: HtmxHttpRequest, request_id: int, comment: str) -> DecisionOutcome:
+def _approve(request: HtmxHttpRequest, request_id: int, data: dict[str, Any]) -> DecisionOutcome:
     return approvals.request_approve(
-        request_id=request_id, actor=request.user, comment=comment, client_ip=client_ip(request)
+        request_id=request_id,
+        actor=request.user,
+        comment=data["comment"],
+        revision=data["revision"],
+        client_ip=client_ip(request),
     )
 
 
-def _reject(request: HtmxHttpRequest, request_id: int, comment: str) -> DecisionOutcome:
+def _reject(request: HtmxHttpRequest, request_id: int, data: dict[str, Any]) -> DecisionOutcome:
     return approvals.request_reject(
-        request_id=request_id, actor=request.user, comment=comment, client_ip=client_ip(request)
+        request_id=request_id,
+        actor=request.user,
+        comment=data["comment"],
+        client_ip=client_ip(request),
     )
 
 
-def _withdraw(request: HtmxHttpRequest, request_id: int, comment: str) -> DecisionOutcome:
+def _withdraw(request: HtmxHttpRequest, request_id: int, data: dict[str, Any]) -> DecisionOutcome:
     return approvals.request_withdraw(
         request_id=request_id, actor=request.user, client_ip=client_ip(request)
     )
 
 
-def _retry(request: HtmxHttpRequest, request_id: int, comment: str) -> DecisionOutcome:
+def _retry(request: HtmxHttpRequest, request_id: int, data: dict[str, Any]) -> DecisionOutcome:
     return approvals.request_retry(
         request_id=request_id, actor=request.user, client_ip=client_ip(request)
     )
 
 
-def _ratify(request: HtmxHttpRequest, request_id: int, comment: str) -> DecisionOutcome:
+def _ratify(request: HtmxHttpRequest, request_id: int, data: dict[str, Any]) -> DecisionOutcome:
     return approvals.request_ratify(
-        request_id=request_id, actor=request.user, comment=comment, client_ip=client_ip(request)
+        request_id=request_id,
+        actor=request.user,
+        comment=data["comment"],
+        client_ip=client_ip(request),
     )
 
 
@@ -100,7 +111,7 @@ def request_decide(request: HtmxHttpRequest, request_id: int, decision: str) -> 
     if not form.is_valid():
         return _answer(request, forms.errors_sentence(form), status=400, back=back)
     try:
-        outcome = decide(request, request_id, form.cleaned_data["comment"])
+        outcome = decide(request, request_id, form.cleaned_data)
     except DecisionRefused as refused:
         return _answer(request, refused.message, status=refused.status, back=back)
     return _answer(request, outcome.message, status=200, back=back)

@@ -3,6 +3,7 @@
 Every test gets a fresh browser context that records console errors and every request
 the page makes; at teardown it saves a full-page screenshot under artifacts/ and fails
 the test if the page logged an error or talked to any host but the test server.
+`second_user` opens another person's browser context, watched the same way.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server, request) -> Iterator[object]:
+def _watched_page(browser, live_server) -> object:
+    """A page in a fresh context that records console errors and requests to other hosts."""
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -81,39 +82,81 @@ def page(browser, live_server, request) -> Iterator[object]:
 
     page.on("request", note_request)
     page.console_errors = console_errors
-    yield page
+    page.foreign_requests = foreign_requests
+    return page
 
+
+def _close_and_check(page, request, suffix: str = "") -> None:
+    """Save the page's full screenshot, close its context, fail on what it recorded."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.split("::", 1)[-1])
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.split("::", 1)[-1] + suffix)
     try:
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     finally:
-        context.close()
+        page.context.close()
     expected_errors = getattr(request.node, "expected_console_errors", ())
-    unexpected = [e for e in console_errors if not any(x in e for x in expected_errors)]
-    assert not unexpected, f"console errors: {unexpected}"
-    assert not foreign_requests, f"requests to other hosts: {foreign_requests}"
+    unexpected = [e for e in page.console_errors if not any(x in e for x in expected_errors)]
+    assert not unexpected, f"console errors{suffix}: {unexpected}"
+    assert not page.foreign_requests, f"requests to other hosts{suffix}: {page.foreign_requests}"
+
+
+def _sign_in_through_form(page, live_server, django_user_model, username: str, role: str | None):
+    from django.contrib.auth.models import Group
+
+    password = f"pw-{username}-e2e"
+    user = django_user_model.objects.create_user(username=username, password=password)
+    if role:
+        # live_server tests flush the database, data-migrated groups included.
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    return user
+
+
+@pytest.fixture
+def page(browser, live_server, request) -> Iterator[object]:
+    page = _watched_page(browser, live_server)
+    yield page
+    _close_and_check(page, request)
 
 
 @pytest.fixture
 def sign_in(page, live_server, django_user_model):
     """Sign in through the login form as a user of the given role."""
-    from django.contrib.auth.models import Group
 
     def _sign_in(username: str = "rita", role: str | None = "Release manager") -> object:
-        password = f"pw-{username}-e2e"
-        user = django_user_model.objects.create_user(username=username, password=password)
-        if role:
-            # live_server tests flush the database, data-migrated groups included.
-            user.groups.add(Group.objects.get_or_create(name=role)[0])
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live_server.url}/")
-        return user
+        return _sign_in_through_form(page, live_server, django_user_model, username, role)
 
     return _sign_in
+
+
+@pytest.fixture
+def second_user(browser, live_server, request, django_user_model) -> Iterator[object]:
+    """Another person at their own browser: second_user(username, role) gives their page.
+
+    Its own context (cookies, session), signed in through the form, watched like `page`:
+    its console errors and foreign requests fail the test too, and its screenshot is
+    saved with the username appended.
+    """
+    opened: list[tuple[object, str]] = []
+
+    def _open(username: str = "anna", role: str | None = "Approver") -> object:
+        other = _watched_page(browser, live_server)
+        opened.append((other, username))
+        other.user = _sign_in_through_form(other, live_server, django_user_model, username, role)
+        return other
+
+    yield _open
+    failures: list[str] = []
+    for other, username in opened:
+        try:
+            _close_and_check(other, request, suffix=f"__{username}")
+        except AssertionError as failure:
+            failures.append(str(failure))
+    assert not failures, "; ".join(failures)
 
 
 @pytest.fixture

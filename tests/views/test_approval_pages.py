@@ -173,7 +173,7 @@ def test_a_freeze_is_named_in_the_dialog_and_refuses_the_approved_request(
         ends_at=now + timedelta(hours=1),
     )
     assert "production is frozen: Quarter close" in text(rita.get(promote_url(ivr), **HTMX))
-    assert "frozen until" in text(rita.get("/"))
+    assert "frozen: Quarter close, until" in text(rita.get("/"))
 
     response = anna.post(f"/approvals/{request.pk}/approve/", **HTMX)
 
