@@ -152,7 +152,7 @@ def test_an_approver_sees_the_count_approves_and_production_is_deployed(rita, an
     expect(requested_side.locator("a").first).to_have_attribute("title", ivr.stage_build)
     expect(body).to_contain_text("“Ship the menu timeout fix (REL-42)”")
     expect(body).to_contain_text("only builds that ran on stage")
-    expect(anna.get_by_role("heading", name="Approvals (0 of 1)")).to_be_visible()
+    expect(anna.get_by_role("heading", name="Decisions (0 of 1 approvals)")).to_be_visible()
     expect(anna.locator("[data-decide=withdraw]")).to_have_count(0)  # not hers to withdraw
     snap(anna, "request")
 
@@ -161,7 +161,7 @@ def test_an_approver_sees_the_count_approves_and_production_is_deployed(rita, an
     expect(message(anna).get_by_role("status")).to_contain_text("Approved and deployed.")
     # The request page re-reads itself, and the header's count goes.
     expect(status_badge(anna)).to_have_text("Deployed")
-    expect(anna.get_by_role("heading", name="Approvals (1 of 1)")).to_be_visible()
+    expect(anna.get_by_role("heading", name="Decisions (1 of 1 approvals)")).to_be_visible()
     expect(body.locator('[data-approval="approve"]')).to_contain_text("Approved by anna")
     expect(body.locator('[data-approval="approve"]')).to_contain_text("Checked the menu on stage")
     expect(anna.locator("#decide-title")).to_have_count(0)
@@ -277,7 +277,7 @@ def test_an_outside_deployment_voids_the_approval_until_approved_again(rita, ann
     body = anna.locator("#request-body")
     expect(body.locator("[data-voided]")).to_contain_text("The approvals were voided.")
     expect(status_badge(anna)).to_have_text("Awaiting approval")
-    expect(anna.get_by_role("heading", name="Approvals (0 of 1)")).to_be_visible()
+    expect(anna.get_by_role("heading", name="Decisions (0 of 1 approvals)")).to_be_visible()
     voided = body.locator('[data-approval="approve"]')
     expect(voided).to_contain_text("Approved by anna")
     expect(voided.locator(".badge")).to_have_text("voided")
@@ -320,13 +320,13 @@ def test_a_freeze_refuses_the_approved_request_with_its_reason(rita, anna, upstr
     expect(anna.locator("[data-execution-error]")).to_contain_text(
         "The deployment did not happen: production is frozen: Quarter close."
     )
-    expect(anna.locator("[data-decide=retry]")).to_have_text("Retry the deployment")
+    # No retry while the freeze lasts: it could only be refused again.
+    expect(anna.locator("[data-decide=retry]")).to_have_count(0)
 
     # Rita's overview, at its next poll: frozen, approved, not deployed.
     rita.clock.fast_forward("00:11")
     production = rita.locator(f"#cell-{ivr.production.sid}")
     expect(production.locator("[data-frozen]")).to_contain_text("frozen: Quarter close, until")
-    expect(production.locator("[data-frozen]")).to_have_attribute("title", "Quarter close")
     expect(production.locator("[data-awaiting]")).to_have_text("approved, deployment failed")
     expect(production.locator("a.live-build")).to_have_attribute("title", ivr.production_build)
 
