@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import cast
 
 from django.core.cache import cache
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from deployments_app import roles
@@ -28,6 +28,7 @@ from deployments_app.models import (
     PromotionRequest,
     ServicePipeline,
 )
+from deployments_app.models.approvals import standing_approvals
 from deployments_app.pipeline import pipeline_order
 from deployments_app.services import policies, records
 from deployments_app.services.history import live_since_and_previous
@@ -658,15 +659,7 @@ class ApprovalsPage:
 
 
 def _with_approvals(requests: QuerySet[PromotionRequest]) -> QuerySet[PromotionRequest]:
-    standing = Count(
-        "approvals",
-        filter=Q(
-            approvals__decision=Approval.Decision.APPROVE,
-            approvals__voided_at__isnull=True,
-            approvals__revision=F("revision"),
-        ),
-    )
-    return requests.select_related("requester", "ratified_by").annotate(given=standing)
+    return requests.select_related("requester", "ratified_by").annotate(given=standing_approvals())
 
 
 def approvals_page(*, recent: int = 25) -> ApprovalsPage:

@@ -280,6 +280,19 @@ class PromotionRequest(models.Model):
         return self.break_glass and self.ratified_at is None
 
 
+def standing_approvals() -> models.Count:
+    """Annotation: distinct approvers whose approval of the request's current plan stands."""
+    return models.Count(
+        "approvals__approver",
+        distinct=True,
+        filter=models.Q(
+            approvals__decision=Approval.Decision.APPROVE,
+            approvals__voided_at__isnull=True,
+            approvals__revision=models.F("revision"),
+        ),
+    )
+
+
 class Approval(models.Model):
     """One approver's decision on a request; voided when the plan changes."""
 

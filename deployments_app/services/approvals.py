@@ -9,7 +9,6 @@ through services/deployments.py, the path the buttons take, bound to the approve
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -277,9 +276,8 @@ def requests_expire() -> int:
 
 def _execute(request: PromotionRequest, who: _Who) -> DecisionOutcome:
     """The approved action, through deployments.py, as the requester, bound to the plan."""
-    perform = _ACTIONS[request.action]
     try:
-        outcome = perform(request, Grant(request=request))
+        outcome = _perform(request, Grant(request=request))
     except PlanChanged as changed:
         _void(request, who, changed)
         return DecisionOutcome(
@@ -320,57 +318,47 @@ def _execute(request: PromotionRequest, who: _Who) -> DecisionOutcome:
     )
 
 
-def _perform_promote(request: PromotionRequest, grant: Grant) -> deployments.ActionOutcome:
-    return deployments.deployment_promote(
-        actor=request.requester,
-        service_sid=request.service_sid,
-        source_environment_sid=request.source_environment_sid,
-        target_environment_sid=request.environment_sid,
-        reason=request.reason,
-        via="approval",
-        grant=grant,
-    )
-
-
-def _perform_redeploy(request: PromotionRequest, grant: Grant) -> deployments.ActionOutcome:
-    return deployments.deployment_redeploy(
-        actor=request.requester,
-        service_sid=request.service_sid,
-        environment_sid=request.environment_sid,
-        build_sid=request.build_sid,
-        reason=request.reason,
-        via="approval",
-        grant=grant,
-    )
-
-
-def _perform_restore(request: PromotionRequest, grant: Grant) -> deployments.ActionOutcome:
-    return deployments.deployment_restore(
-        actor=request.requester,
-        service_sid=request.service_sid,
-        environment_sid=request.environment_sid,
-        via="approval",
-        grant=grant,
-    )
-
-
-def _perform_clear(request: PromotionRequest, grant: Grant) -> deployments.ActionOutcome:
-    return deployments.environment_clear(
-        actor=request.requester,
-        service_sid=request.service_sid,
-        environment_sid=request.environment_sid,
-        confirmation=request.environment_name,
-        via="approval",
-        grant=grant,
-    )
-
-
-_ACTIONS: dict[str, Callable[[PromotionRequest, Grant], deployments.ActionOutcome]] = {
-    Action.PROMOTE: _perform_promote,
-    Action.REDEPLOY: _perform_redeploy,
-    Action.RESTORE: _perform_restore,
-    Action.CLEAR: _perform_clear,
-}
+def _perform(request: PromotionRequest, grant: Grant) -> deployments.ActionOutcome:
+    """The request's action, as its requester asked it, bound to the approved plan."""
+    actor, service_sid, target = request.requester, request.service_sid, request.environment_sid
+    match request.action:
+        case Action.PROMOTE:
+            return deployments.deployment_promote(
+                actor=actor,
+                service_sid=service_sid,
+                source_environment_sid=request.source_environment_sid,
+                target_environment_sid=target,
+                reason=request.reason,
+                via="approval",
+                grant=grant,
+            )
+        case Action.REDEPLOY:
+            return deployments.deployment_redeploy(
+                actor=actor,
+                service_sid=service_sid,
+                environment_sid=target,
+                build_sid=request.build_sid,
+                reason=request.reason,
+                via="approval",
+                grant=grant,
+            )
+        case Action.RESTORE:
+            return deployments.deployment_restore(
+                actor=actor,
+                service_sid=service_sid,
+                environment_sid=target,
+                via="approval",
+                grant=grant,
+            )
+        case _:
+            return deployments.environment_clear(
+                actor=actor,
+                service_sid=service_sid,
+                environment_sid=target,
+                confirmation=request.environment_name,
+                via="approval",
+                grant=grant,
+            )
 
 
 def _void(request: PromotionRequest, who: _Who, changed: PlanChanged) -> None:

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from deployments_app import roles
-from deployments_app.models import Approval, EnvironmentPolicy, PromotionRequest
+from deployments_app.models import EnvironmentPolicy, PromotionRequest
+from deployments_app.models.approvals import standing_approvals
 from deployments_app.services.serverless_types import Environment, Variable
 
 __all__ = [
@@ -143,14 +143,6 @@ def environment_gates(*, environments: Sequence[Environment]) -> dict[str, Gate]
     found = policies_for(service_sids=sorted({e.service_sid or "" for e in environments}))
     sids = [e.sid for e in environments]
     now = timezone.now()
-    standing = Count(
-        "approvals",
-        filter=Q(
-            approvals__decision=Approval.Decision.APPROVE,
-            approvals__voided_at__isnull=True,
-            approvals__revision=F("revision"),
-        ),
-    )
     waiting: dict[str, PromotionRequest] = {}
     for found_request in (
         PromotionRequest.objects.filter(
@@ -159,7 +151,7 @@ def environment_gates(*, environments: Sequence[Environment]) -> dict[str, Gate]
             expires_at__gt=now,
             break_glass=False,
         )
-        .annotate(given=standing)
+        .annotate(given=standing_approvals())
         .order_by("created_at")
     ):
         waiting.setdefault(found_request.environment_sid, found_request)
