@@ -206,6 +206,13 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Pages read Twilio through the cache (deployments_app/services/page_cache.py). What is
+# live where is kept this many seconds (our own deployments forget it at once); what never
+# changes (finished builds, a live build's history facts) this long.
+DASHBOARD_LIVE_CACHE_SECONDS = env_int("DASHBOARD_LIVE_CACHE_SECONDS", 30, minimum=0)
+DASHBOARD_IMMUTABLE_CACHE_SECONDS = env_int(
+    "DASHBOARD_IMMUTABLE_CACHE_SECONDS", 7 * 24 * 3600, minimum=0
+)
 
 # --- Authentication -------------------------------------------------------
 LOGIN_URL = "login"

@@ -9,13 +9,11 @@ service never blanks the page. This is the one place a cache will wrap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import cast
 
-from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -30,13 +28,12 @@ from deployments_app.models import (
 )
 from deployments_app.models.approvals import standing_approvals
 from deployments_app.pipeline import pipeline_order
-from deployments_app.services import policies, records
+from deployments_app.services import page_cache, policies, records
 from deployments_app.services.history import live_since_and_previous
 from deployments_app.services.records import EnvironmentNote
 from deployments_app.services.serverless import ServerlessClient, get_client
 from deployments_app.services.serverless_errors import NotFound, ServerlessError
 from deployments_app.services.serverless_types import (
-    BUILD_BUILDING,
     BUILD_COMPLETED,
     BUILD_FAILED,
     Build,
@@ -49,7 +46,6 @@ from deployments_app.services.serverless_types import (
 MAX_PAGE_SIZE = 1000
 HISTORY_PAGE_SIZES = (25, 50, 100, 1000)
 DEFAULT_HISTORY_PAGE_SIZE = 50
-BUILD_CACHE_SECONDS = 24 * 3600
 
 
 class Comparison(StrEnum):
@@ -105,6 +101,8 @@ class ServiceRow:
     service: Service
     cells: tuple[EnvironmentCell, ...] = ()
     error: str | None = None
+    # Its details are not cached yet: the page shows what is live and loads the rest.
+    pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,118 +143,104 @@ def _compare(cell_build: Build | None, earlier: EnvironmentCell | None) -> Compa
 
 
 def overview(*, query: str = "") -> Overview:
-    """Every service (all pages) with its environments in pipeline order and what is live."""
-    client = _client()
+    """Every service (all pages) with its environments in pipeline order and what is live.
+
+    The first paint: the service list and every shown service's environment lists (from
+    the cache when fresh), and each row's details (live since, builds, comparisons) only
+    where they are cached. A row without them comes back `pending`: the page loads it with
+    `overview_row`, so the page appears in 1 + ⌈S/C⌉ round trips whatever the account size.
+    """
+    reads = page_cache.PageReads(_client())
     now = timezone.now()
     try:
-        services = client.service_list()
+        services = reads.services()
     except ServerlessError as exc:
         return Overview(rows=(), as_of=now, error=exc.user_message)
     shown = [s for s in services if _matches(s, query)]
-    overrides = _pipeline_overrides([s.sid for s in shown])
+    environments = reads.environments_of([s.sid for s in shown])
+    rows = _service_rows(reads, shown, environments, cached_only=True)
+    return Overview(rows=rows, as_of=reads.as_of or now, total_services=len(services))
 
-    # Round trip 1: every shown service's environments, concurrently.
-    per_service = client.read_many(
-        lambda service: client.environment_list(service_sid=service.sid),
-        shown,
-        return_exceptions=True,
-    )
 
-    # Round trip 2: every live environment's history and every service's live builds.
-    live_envs = [
+def overview_row(*, service_sid: str) -> ServiceRow:
+    """One service's row of the overview, complete: one round trip for what is not cached."""
+    reads = page_cache.PageReads(_client())
+    service = next((s for s in reads.services() if s.sid == service_sid), None)
+    if service is None:
+        raise NotFound("No such service in this account", method="GET", path="")
+    environments = reads.environments_of([service_sid])
+    (row,) = _service_rows(reads, [service], environments, cached_only=False)
+    return row
+
+
+def _service_rows(
+    reads: page_cache.PageReads,
+    services: Sequence[Service],
+    environments_of: Mapping[str, list[Environment] | ServerlessError],
+    *,
+    cached_only: bool,
+) -> tuple[ServiceRow, ...]:
+    """Rows with their cells; the records, policies and deployers in a fixed number of queries."""
+    all_envs = [
         env
-        for result in per_service
+        for result in environments_of.values()
         if not isinstance(result, ServerlessError)
         for env in result
-        if env.build_sid
     ]
-    live_builds: dict[str, set[str]] = {}
-    for env in live_envs:
-        live_builds.setdefault(env.service_sid or "", set()).add(env.build_sid or "")
-
-    def read(task: tuple[str, str]) -> object:
-        kind, sid = task
-        if kind == "builds":
-            return _builds(client, sid, live_builds[sid])
-        env = live_by_sid[sid]
-        return list(
-            client.deployment_iter(
-                service_sid=env.service_sid or "", environment_sid=sid, page_size=MAX_PAGE_SIZE
-            )
-        )
-
-    live_by_sid = {env.sid: env for env in live_envs}
-    tasks = [("history", env.sid) for env in live_envs]
-    tasks += [("builds", service_sid) for service_sid in live_builds]
-    results = dict(zip(tasks, client.read_many(read, tasks, return_exceptions=True), strict=True))
-    histories = {sid: r for (kind, sid), r in results.items() if kind == "history"}
-    builds_of = {
-        sid: cast("dict[str, Build] | ServerlessError", r)
-        for (kind, sid), r in results.items()
-        if kind == "builds"
-    }
-
-    all_envs = [
-        env for result in per_service if not isinstance(result, ServerlessError) for env in result
-    ]
+    details = reads.live_details(all_envs, cached_only=cached_only)
+    overrides = _pipeline_overrides([s.sid for s in services])
     notes = records.environment_notes(environments=all_envs)
     gates = policies.environment_gates(environments=all_envs)
-    # What went live when, and what was live before it: once per environment.
-    live_and_previous: dict[str, tuple[Deployment | None, str | None]] = {
-        env.sid: live_since_and_previous(history, env.build_sid)
-        for env in live_envs
-        if isinstance(history := histories.get(env.sid), list)
-    }
     who = records.deployers(
-        deployment_sids=[live.sid for live, _ in live_and_previous.values() if live]
+        deployment_sids=[
+            facts.live.sid
+            for facts in details.facts.values()
+            if isinstance(facts, page_cache.LiveFacts) and facts.live
+        ]
     )
-
     rows = []
-    for service, result in zip(shown, per_service, strict=True):
+    for service in services:
+        result = environments_of[service.sid]
         if isinstance(result, ServerlessError):
             rows.append(ServiceRow(service=service, error=result.user_message))
             continue
-        environments = result
-        builds = builds_of.get(service.sid, {})
+        builds = details.builds.get(service.sid, {})
         if isinstance(builds, ServerlessError):
             rows.append(ServiceRow(service=service, error=builds.user_message))
             continue
+        live = [env for env in result if env.build_sid]
+        pending = any(env.sid not in details.facts or env.build_sid not in builds for env in live)
         cells: list[EnvironmentCell] = []
-        for env in pipeline_order(environments, overrides.get(service.sid, ())):
+        for env in pipeline_order(result, overrides.get(service.sid, ())):
             earlier = cells[-1] if cells else None
             build = builds.get(env.build_sid or "")
-            history = histories.get(env.sid)
-            if isinstance(history, ServerlessError):
-                cells.append(
-                    EnvironmentCell(
-                        environment=env,
-                        build=build,
-                        error=history.user_message,
-                        note=notes.get(env.sid, EnvironmentNote()),
-                        gate=gates.get(env.sid, policies.Gate()),
-                    )
-                )
+            facts = details.facts.get(env.sid)
+            cell = EnvironmentCell(
+                environment=env,
+                build=build,
+                note=notes.get(env.sid, EnvironmentNote()),
+                gate=gates.get(env.sid, policies.Gate()),
+            )
+            if isinstance(facts, ServerlessError):
+                cells.append(replace(cell, error=facts.user_message))
                 continue
-            live, previous = live_and_previous.get(env.sid, (None, None))
+            deployment = facts.live if facts else None
             cells.append(
-                EnvironmentCell(
-                    environment=env,
-                    build=build,
-                    live_since=live.date_created if live else None,
-                    previous_build_sid=previous,
-                    deployed_by=who.get(live.sid) if live else None,
+                replace(
+                    cell,
+                    live_since=deployment.date_created if deployment else None,
+                    previous_build_sid=facts.previous_build_sid if facts else None,
+                    deployed_by=who.get(deployment.sid) if deployment else None,
                     comparison=_compare(build, earlier),
                     compared_with=earlier.environment.unique_name if earlier else None,
-                    note=notes.get(env.sid, EnvironmentNote()),
-                    gate=gates.get(env.sid, policies.Gate()),
                 )
             )
         linked = [
             replace(cell, next_environment=cells[i + 1].environment if i + 1 < len(cells) else None)
             for i, cell in enumerate(cells)
         ]
-        rows.append(ServiceRow(service=service, cells=tuple(linked)))
-    return Overview(rows=tuple(rows), as_of=now, total_services=len(services))
+        rows.append(ServiceRow(service=service, cells=tuple(linked), pending=pending))
+    return tuple(rows)
 
 
 @dataclass(frozen=True)
@@ -305,31 +289,7 @@ class EnvironmentDetail:
     gate: policies.Gate = field(default_factory=policies.Gate)
     # Deployments Twilio deleted when the environment was cleared; kept in our records.
     cleared_history: tuple[DeploymentRecord, ...] = ()
-
-
-def _builds(client: ServerlessClient, service_sid: str, build_sids: set[str]) -> dict[str, Build]:
-    """The builds named, from the cache when known: completed and failed builds never change."""
-    found: dict[str, Build] = {}
-    keys = {sid: f"build:{service_sid}:{sid}" for sid in build_sids}
-    cached = cache.get_many(list(keys.values())) if keys else {}
-    for sid, key in keys.items():
-        if key in cached:
-            found[sid] = cached[key]
-    missing = build_sids - found.keys()
-    if missing:
-        # One list call brings every build; cheaper than a read per build.
-        for build in client.build_iter(service_sid=service_sid, page_size=MAX_PAGE_SIZE):
-            if build.sid in missing:
-                found[build.sid] = build
-        cache.set_many(
-            {
-                keys[sid]: b
-                for sid, b in found.items()
-                if sid in missing and b.status != BUILD_BUILDING
-            },
-            timeout=BUILD_CACHE_SECONDS,
-        )
-    return found
+    as_of: datetime | None = None
 
 
 def _history_rows(
@@ -362,20 +322,17 @@ def environment_detail(
     all of it); then the builds shown, from the cache when known.
     """
     client = _client()
+    reads = page_cache.PageReads(client)
 
     def read(what: str) -> object:
         if what == "service":
-            return client.service_get(service=service_sid)
+            return reads.service(service_sid)
         if what == "environments":
-            return client.environment_list(service_sid=service_sid)
+            return reads.environments(service_sid)
         if what == "history":
-            return list(
-                client.deployment_iter(
-                    service_sid=service_sid,
-                    environment_sid=environment_sid,
-                    page_size=MAX_PAGE_SIZE,
-                )
-            )
+            return reads.history(service_sid, environment_sid)
+        if cursor is None:
+            return reads.first_page(service_sid, environment_sid, page_size)
         return client.deployment_page(
             service_sid=service_sid,
             environment_sid=environment_sid,
@@ -401,9 +358,10 @@ def environment_detail(
     wanted = {d.build_sid for d in page.items if d.build_sid}
     if environment.build_sid:
         wanted.add(environment.build_sid)
-    builds = _builds(client, service_sid, wanted)
+    builds = reads.builds(service_sid, wanted)
     override = _pipeline_overrides([service_sid]).get(service_sid, ())
     return EnvironmentDetail(
+        as_of=reads.as_of or timezone.now(),
         service=service,
         environment=environment,
         live_build=builds.get(environment.build_sid or ""),
@@ -435,7 +393,9 @@ def history_page(
     page = client.deployment_page(
         service_sid=service_sid, environment_sid=environment_sid, cursor=cursor
     )
-    builds = _builds(client, service_sid, {d.build_sid for d in page.items if d.build_sid})
+    builds = page_cache.PageReads(client).builds(
+        service_sid, {d.build_sid for d in page.items if d.build_sid}
+    )
     return HistoryPage(
         rows=_history_rows(page, builds, live),
         next_cursor=page.next_cursor,
@@ -451,6 +411,7 @@ class BuildDetail:
     environments: tuple[Environment, ...]
     # Environments that ran this build before and run another one now.
     ran_before_in: tuple[Environment, ...] = ()
+    as_of: datetime | None = None
 
     @property
     def is_building(self) -> bool:
@@ -479,13 +440,14 @@ class BuildDetail:
 
 def build_detail(*, service_sid: str, build_sid: str) -> BuildDetail:
     client = _client()
+    reads = page_cache.PageReads(client)
 
     def read(what: str) -> object:
         if what == "service":
-            return client.service_get(service=service_sid)
+            return reads.service(service_sid)
         if what == "build":
-            return client.build_get(service_sid=service_sid, build_sid=build_sid)
-        return client.environment_list(service_sid=service_sid)
+            return reads.build(service_sid, build_sid)
+        return reads.environments(service_sid)
 
     service, build, environments = client.read_many(read, ["service", "build", "environments"])
     assert isinstance(service, Service)
@@ -498,10 +460,7 @@ def build_detail(*, service_sid: str, build_sid: str) -> BuildDetail:
     elsewhere = [e for e in ordered if e.build_sid and e.build_sid != build.sid]
 
     def ran_here(env: Environment) -> bool:
-        history = client.deployment_iter(
-            service_sid=service_sid, environment_sid=env.sid, page_size=MAX_PAGE_SIZE
-        )
-        return any(d.build_sid == build.sid for d in history)
+        return any(d.build_sid == build.sid for d in reads.history(service_sid, env.sid))
 
     ran = client.read_many(ran_here, elsewhere) if build.status == BUILD_COMPLETED else []
     return BuildDetail(
@@ -510,6 +469,7 @@ def build_detail(*, service_sid: str, build_sid: str) -> BuildDetail:
         running_in=tuple(e for e in ordered if e.build_sid == build.sid),
         environments=ordered,
         ran_before_in=tuple(e for e, yes in zip(elsewhere, ran, strict=False) if yes),
+        as_of=reads.as_of or timezone.now(),
     )
 
 
@@ -576,29 +536,30 @@ def action_preview(
 ) -> ActionPreview:
     """Service, target environment, the build to deploy and what is live there now."""
     client = _client()
+    reads = page_cache.PageReads(client)
     clear_entry = None
     if action == AuditEntry.Action.RESTORE:
         clear_entry = records.restorable_clear(environment_sid=environment_sid)
         build_sid = clear_entry.previous_build_sid if clear_entry else None
-    reads: list[Callable[[], object]] = [
-        lambda: client.service_get(service=service_sid),
+    # The environments fresh: what a dialog confirms is what is live now.
+    calls: list[Callable[[], object]] = [
+        lambda: reads.service(service_sid),
         lambda: client.environment_get(service_sid=service_sid, environment_sid=environment_sid),
     ]
     if source_environment_sid:
-        reads.append(
+        calls.append(
             lambda: client.environment_get(
                 service_sid=service_sid, environment_sid=source_environment_sid
             )
         )
-    service, environment, *rest = client.read_many(lambda read: read(), reads)
+    service, environment, *rest = client.read_many(lambda call: call(), calls)
     assert isinstance(service, Service)
     assert isinstance(environment, Environment)
     source = rest[0] if rest else None
     assert source is None or isinstance(source, Environment)
     if source is not None:
         build_sid = source.build_sid
-    wanted = {sid for sid in (build_sid, environment.build_sid) if sid}
-    builds = _builds(client, service_sid, wanted)
+    builds = reads.builds(service_sid, {build_sid or "", environment.build_sid or ""})
     policy = policies.policy_for(
         service_sid=service_sid, environment_name=environment.unique_name or ""
     )
@@ -748,8 +709,9 @@ def request_detail(*, request_id: int) -> RequestDetail:
         live_now = client.environment_get(
             service_sid=request.service_sid, environment_sid=request.environment_sid
         )
-        wanted = {sid for sid in (live_now.build_sid, request.build_sid) if sid}
-        builds = _builds(client, request.service_sid, wanted)
+        builds = page_cache.PageReads(client).builds(
+            request.service_sid, {live_now.build_sid or "", request.build_sid}
+        )
     except ServerlessError as exc:
         read_error = exc.user_message
     return RequestDetail(

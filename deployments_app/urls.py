@@ -11,6 +11,7 @@ register_converter(converters.BuildSidConverter, "build_sid")
 
 urlpatterns = [
     path("", pages.overview, name="overview"),
+    path("overview/services/<service_sid:service_sid>/", pages.overview_row, name="overview_row"),
     path(
         "services/<service_sid:service_sid>/environments/<environment_sid:environment_sid>/",
         pages.environment_detail,

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from deployments_app import roles
 from deployments_app.models import AuditEntry, DeploymentRecord, EnvironmentPolicy, PromotionRequest
-from deployments_app.services import policies, reconcile, records, requests
+from deployments_app.services import page_cache, policies, reconcile, records, requests
 from deployments_app.services.locks import LockBusy, LockUnavailable, environment_lock
 from deployments_app.services.serverless import ServerlessClient, get_client
 from deployments_app.services.serverless_errors import (
@@ -654,7 +654,17 @@ def _break_glass(
 
 
 def _deploy(audit: _Audit, client: ServerlessClient) -> ActionOutcome:
-    """The pending entry, the one POST, and the true outcome."""
+    """The pending entry, the one POST, and the true outcome; the pages' cache forgets it."""
+    try:
+        return _deploy_once(audit, client)
+    finally:
+        # Whatever came of the POST (even an unknown outcome), the next view reads Twilio.
+        page_cache.forget_environment(
+            client, service_sid=audit.service_sid, environment_sid=audit.environment_sid
+        )
+
+
+def _deploy_once(audit: _Audit, client: ServerlessClient) -> ActionOutcome:
     entry = audit.pending()
     try:
         result = client.deployment_create(

@@ -23,6 +23,14 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 @upstream_errors
+def overview_row(request: HtmxHttpRequest, service_sid: str) -> HttpResponse:
+    """One service's row, complete: what a pending row of the overview loads."""
+    row = selectors.overview_row(service_sid=service_sid)
+    return render(request, "overview.html#service-row", {"row": row})
+
+
+@require_GET
+@upstream_errors
 def environment_detail(
     request: HtmxHttpRequest, service_sid: str, environment_sid: str
 ) -> HttpResponse:

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import retarget, trigger_client_event
 
 from deployments_app import forms
-from deployments_app.services import reconcile
+from deployments_app.services import page_cache, reconcile
+from deployments_app.services.serverless import get_client
 from deployments_app.views.common import HtmxHttpRequest, is_partial
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ def refresh(request: HtmxHttpRequest) -> HttpResponse:
             status=400,
         )
     service_sid = form.cleaned_data["service"]
+    # Refresh means now: every page's next read goes to Twilio, not to the cache.
+    page_cache.forget_account(get_client())
     if service_sid:
         report = reconcile.service_reconcile(service_sid=service_sid)
     else:

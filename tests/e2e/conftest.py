@@ -113,7 +113,13 @@ def _sign_in_through_form(page, live_server, django_user_model, username: str, r
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server.url}/")
+    overview_settled(page)
     return user
+
+
+def overview_settled(page) -> None:
+    """Wait until every row of the overview has loaded its details (they load lazily)."""
+    page.wait_for_function("!document.querySelector('[data-lazy-row]')")
 
 
 @pytest.fixture

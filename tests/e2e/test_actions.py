@@ -167,7 +167,10 @@ def test_restore_after_a_clear_brings_the_build_back(page, live_server, upstream
     )
 
 
-def test_a_change_made_outside_is_marked_and_audited(page, live_server, upstream, sign_in):
+def test_a_change_made_outside_is_marked_and_audited(
+    page, live_server, upstream, sign_in, settings
+):
+    settings.DASHBOARD_LIVE_CACHE_SECONDS = 1
     _, stage = named(upstream, "ivr-flows", "stage")
     _, dev = named(upstream, "ivr-flows", "dev")
     sign_in()
@@ -178,6 +181,7 @@ def test_a_change_made_outside_is_marked_and_audited(page, live_server, upstream
         "added to the dashboard" in page.locator("#messages").inner_text()
     )
     upstream.store.deploy(stage.sid, dev.build_sid)  # e.g. the Twilio CLI
+    page.wait_for_timeout(1_100)  # the cache's lifetime for what is live where
     page.reload()
     note = page.locator(f'#cell-{stage.sid} [data-note="external"]')
     assert "Changed outside the dashboard" in note.inner_text()

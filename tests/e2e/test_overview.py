@@ -146,8 +146,10 @@ def test_every_page_fits_a_phone(page, live_server, upstream, sign_in):
 
 
 def test_overview_refreshes_itself_keeping_filter_and_scroll(
-    page, live_server, upstream, reconciled, sign_in
+    page, live_server, upstream, reconciled, sign_in, settings
 ):
+    # A change made outside shows once the cache's short lifetime has passed.
+    settings.DASHBOARD_LIVE_CACHE_SECONDS = 2
     page.set_viewport_size({"width": 1366, "height": 400})
     sign_in()
     service = upstream.store.service("appointment-reminders")

@@ -146,6 +146,10 @@ def urls_to_read(s) -> dict[str, list[str]]:
     env_url = f"/services/{service.sid}/environments/{stage.sid}/"
     return {
         "": ["/", "/?q=ivr"],
+        "overview/services/<service_sid:service_sid>/": [
+            f"/overview/services/{service.sid}/",
+            f"/overview/services/{s['portal'].sid}/",
+        ],
         "services/<service_sid:service_sid>/environments/<environment_sid:environment_sid>/": [
             env_url,
             f"/services/{service.sid}/environments/{s['production'].sid}/",

@@ -1,0 +1,426 @@
+"""Upstream reads for the pages, through Django's cache: the one place pages are cached.
+
+Two lifetimes. What is live where (the service list, environment lists, histories, a
+history's first page) is kept for `DASHBOARD_LIVE_CACHE_SECONDS`. What never changes is
+kept for `DASHBOARD_IMMUTABLE_CACHE_SECONDS`: completed and failed builds, and the facts an
+environment's history gives about its live build (live since, the build before), stored
+with the environment state they were computed for and used only while it still holds.
+
+Never stale after our own writes: every deployment the dashboard makes, from any worker or
+the CLI, forgets exactly the entries it changed (`forget_environment`, called by
+services/deployments.py around its one POST). The Refresh button forgets the account's
+live entries at once (`forget_account`: a new generation in every live key). Concurrent
+identical cold reads in one process share one upstream call (single-flight).
+
+Actions never read through here: they read Twilio fresh, and so do the dialogs'
+environments (what is confirmed is what is live now).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar, cast
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from deployments_app.services.history import live_since_and_previous
+from deployments_app.services.serverless import ServerlessClient
+from deployments_app.services.serverless_errors import ServerlessError
+from deployments_app.services.serverless_types import (
+    BUILD_BUILDING,
+    Build,
+    Deployment,
+    Environment,
+    Page,
+    Service,
+)
+
+__all__ = ["LiveDetails", "LiveFacts", "PageReads", "forget_account", "forget_environment"]
+
+T = TypeVar("T")
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class _Stamped(Generic[T]):
+    """A cached live value and when it was read from Twilio (the page's "as of")."""
+
+    value: T
+    read_at: datetime
+    epoch: int = 0  # its scope's write epoch before the read (see forget_environment)
+
+
+@dataclass(frozen=True)
+class LiveFacts:
+    """What an environment's history says about its live build, for one environment state."""
+
+    state: tuple[str, str]  # (build_sid, date_updated) when computed
+    live: Deployment | None
+    previous_build_sid: str | None
+
+    @staticmethod
+    def state_of(environment: Environment) -> tuple[str, str]:
+        updated = environment.date_updated.isoformat() if environment.date_updated else ""
+        return (environment.build_sid or "", updated)
+
+
+@dataclass(frozen=True)
+class LiveDetails:
+    """What the overview shows beyond the environment lists (see PageReads.live_details)."""
+
+    facts: dict[str, LiveFacts | ServerlessError]  # by environment SID
+    builds: dict[str, dict[str, Build] | ServerlessError]  # by service SID, then build SID
+
+
+def _live_seconds() -> int:
+    return int(settings.DASHBOARD_LIVE_CACHE_SECONDS)
+
+
+def _immutable_seconds() -> int:
+    return int(settings.DASHBOARD_IMMUTABLE_CACHE_SECONDS)
+
+
+def _account(client: ServerlessClient) -> str:
+    # Keys name the account (and the API base) so that several accounts can share a cache.
+    config = client.config
+    seed = f"{config.base_url}|{config.account_sid or ''}".encode()
+    return "sv:" + hashlib.sha256(seed).hexdigest()[:16]
+
+
+# --- single-flight ---------------------------------------------------------------------------
+
+_flights: dict[str, Future[Any]] = {}
+_flights_lock = threading.Lock()
+
+
+def _single_flight(key: str, read: Callable[[], T]) -> T:
+    """read(), unless the same key is being read in this process: then wait for its result."""
+    with _flights_lock:
+        flight = _flights.get(key)
+        leader = flight is None
+        if flight is None:
+            flight = _flights[key] = Future()
+    if not leader:
+        return cast("T", flight.result())
+    try:
+        value = read()
+    except BaseException as exc:
+        flight.set_exception(exc)
+        raise
+    else:
+        flight.set_result(value)
+        return value
+    finally:
+        with _flights_lock:
+            _flights.pop(key, None)
+
+
+# --- invalidation ----------------------------------------------------------------------------
+#
+# Each live entry is stamped with the write epoch of its scope (a service for its
+# environment list, an environment for its history and first pages) as it was *before* the
+# read began, and is used only while that epoch is current. A write bumps the epochs of
+# what it changed, so an entry read before the write, even one stored after it by a slow
+# concurrent read, is never served again; nothing else is touched.
+
+
+def _generation_key(account: str) -> str:
+    return f"{account}:generation"
+
+
+def _epoch_key(account: str, scope_sid: str) -> str:
+    return f"{account}:writes:{scope_sid}"
+
+
+def _bump(key: str) -> None:
+    cache.add(key, 0, timeout=None)
+    try:
+        cache.incr(key)
+    except ValueError:  # evicted between add and incr: any value not seen before will do
+        cache.set(key, int(timezone.now().timestamp() * 1000), timeout=None)
+
+
+def forget_environment(client: ServerlessClient, *, service_sid: str, environment_sid: str) -> None:
+    """A deployment was attempted here: forget what it may have changed, and nothing else.
+
+    The service's environment list (its live build SIDs) and this environment's history
+    and first pages. Its live facts are keyed by its state, so they lapse on their own;
+    other environments, the service list and the builds are untouched.
+    """
+    account = _account(client)
+    _bump(_epoch_key(account, service_sid))
+    _bump(_epoch_key(account, environment_sid))
+
+
+def forget_account(client: ServerlessClient) -> None:
+    """The Refresh button: every live entry of the account is read again on next use."""
+    _bump(_generation_key(_account(client)))
+
+
+def _facts_key(account: str, environment_sid: str) -> str:
+    return f"{account}:facts:{environment_sid}"
+
+
+def _build_key(account: str, service_sid: str, build_sid: str) -> str:
+    return f"{account}:build:{service_sid}:{build_sid}"
+
+
+# --- reads -----------------------------------------------------------------------------------
+
+
+class PageReads:
+    """The reads of one page render: cached, with the oldest live read kept as "as of"."""
+
+    def __init__(self, client: ServerlessClient) -> None:
+        self.client = client
+        self._account = _account(client)
+        generation = cache.get(_generation_key(self._account)) or 0
+        self._prefix = f"{self._account}:g{generation}"
+        self.as_of: datetime | None = None
+        self._as_of_lock = threading.Lock()
+
+    def _saw(self, read_at: datetime) -> None:
+        with self._as_of_lock:  # reads run on the client's pool threads
+            if self.as_of is None or read_at < self.as_of:
+                self.as_of = read_at
+
+    def _live(self, key: str, scope: str | None, read: Callable[[], T]) -> T:
+        """One live value: cached while its scope's epoch holds, or read once and cached."""
+        found = self._live_many({key: key}, {key: scope}, lambda _: read(), raise_errors=True)
+        return cast("T", found[key])
+
+    def _live_many(
+        self,
+        keys: Mapping[str, str],
+        scopes: Mapping[str, str | None],
+        read: Callable[[str], T],
+        *,
+        raise_errors: bool = False,
+    ) -> dict[str, T | ServerlessError]:
+        """Live values by item (item -> key): one cache round, the misses read concurrently.
+
+        Concurrent identical misses in this process share one read (single-flight).
+        """
+        epoch_keys = {
+            item: _epoch_key(self._account, scope)
+            for item, scope in scopes.items()
+            if scope is not None
+        }
+        found = cache.get_many([*keys.values(), *set(epoch_keys.values())]) if keys else {}
+        epochs = {item: int(found.get(key) or 0) for item, key in epoch_keys.items()}
+        results: dict[str, T | ServerlessError] = {}
+        for item, key in keys.items():
+            stamped = found.get(key)
+            if isinstance(stamped, _Stamped) and stamped.epoch == epochs.get(item, 0):
+                self._saw(stamped.read_at)
+                results[item] = stamped.value
+
+        def read_and_keep(item: str) -> T:
+            epoch = epochs.get(item, 0)
+
+            def once() -> _Stamped[T]:
+                stamped = _Stamped(read(item), timezone.now(), epoch)
+                cache.set(keys[item], stamped, timeout=_live_seconds())
+                return stamped
+
+            stamped = _single_flight(f"{keys[item]}@{epoch}", once)
+            self._saw(stamped.read_at)
+            return stamped.value
+
+        missing = [item for item in keys if item not in results]
+        if raise_errors:
+            results.update(zip(missing, self.client.read_many(read_and_keep, missing), strict=True))
+        else:
+            values = self.client.read_many(read_and_keep, missing, return_exceptions=True)
+            results.update(zip(missing, values, strict=True))
+        return results
+
+    # --- services and environments
+
+    def services(self) -> list[Service]:
+        return self._live(f"{self._prefix}:services", None, self.client.service_list)
+
+    def service(self, service_sid: str) -> Service:
+        return self._live(
+            f"{self._prefix}:service:{service_sid}",
+            None,
+            lambda: self.client.service_get(service=service_sid),
+        )
+
+    def environments(self, service_sid: str) -> list[Environment]:
+        return self._live(
+            self._environments_key(service_sid),
+            service_sid,
+            lambda: self.client.environment_list(service_sid=service_sid),
+        )
+
+    def _environments_key(self, service_sid: str) -> str:
+        return f"{self._prefix}:environments:{service_sid}"
+
+    def environments_of(
+        self, service_sids: Sequence[str]
+    ) -> dict[str, list[Environment] | ServerlessError]:
+        """Several services' environment lists: one cache round, then ⌈misses/C⌉ RTT."""
+        return self._live_many(
+            {sid: self._environments_key(sid) for sid in service_sids},
+            {sid: sid for sid in service_sids},
+            lambda sid: self.client.environment_list(service_sid=sid),
+        )
+
+    # --- deployments
+
+    def history(self, service_sid: str, environment_sid: str) -> list[Deployment]:
+        """An environment's whole history (Twilio's order is undocumented: all of it)."""
+        return self._live(
+            self._history_key(environment_sid),
+            environment_sid,
+            lambda: self._read_history(service_sid, environment_sid),
+        )
+
+    def _history_key(self, environment_sid: str) -> str:
+        return f"{self._prefix}:history:{environment_sid}"
+
+    def _read_history(self, service_sid: str, environment_sid: str) -> list[Deployment]:
+        return list(
+            self.client.deployment_iter(
+                service_sid=service_sid, environment_sid=environment_sid, page_size=MAX_PAGE_SIZE
+            )
+        )
+
+    def first_page(
+        self, service_sid: str, environment_sid: str, page_size: int
+    ) -> Page[Deployment]:
+        """A history's first page; later pages ("Load more") are one call each, never cached."""
+        return self._live(
+            f"{self._prefix}:first-page:{environment_sid}:{page_size}",
+            environment_sid,
+            lambda: self.client.deployment_page(
+                service_sid=service_sid, environment_sid=environment_sid, page_size=page_size
+            ),
+        )
+
+    def live_details(
+        self, environments: Sequence[Environment], *, cached_only: bool = False
+    ) -> LiveDetails:
+        """Live facts per live environment and its services' live builds, in one round.
+
+        From the cache: facts while the environment's state is the one they were computed
+        for, finished builds always. The rest is read (histories and build lists together,
+        ⌈n/C⌉ round trips) unless `cached_only`, and then it is missing from the answer.
+        """
+        live = [e for e in environments if e.build_sid]
+        facts = self._cached_facts(live)
+        wanted: dict[str, set[str]] = {}
+        for env in live:
+            wanted.setdefault(env.service_sid or "", set()).add(env.build_sid or "")
+        builds: dict[str, dict[str, Build] | ServerlessError] = dict(self._cached_builds(wanted))
+        if cached_only:
+            return LiveDetails(facts, builds)
+        # One round: the histories of environments without facts, and the build lists of
+        # services missing a live build.
+        tasks: list[Environment | str] = [env for env in live if env.sid not in facts]
+        tasks += [
+            sid
+            for sid, sids in wanted.items()
+            if sids - cast("dict[str, Build]", builds[sid]).keys()
+        ]
+
+        def run(item: Environment | str) -> object:
+            if isinstance(item, Environment):
+                return self._compute_facts(item)
+            return self.builds(item, wanted[item])
+
+        for item, result in zip(
+            tasks, self.client.read_many(run, tasks, return_exceptions=True), strict=True
+        ):
+            if isinstance(item, Environment):
+                facts[item.sid] = cast("LiveFacts | ServerlessError", result)
+            else:
+                builds[item] = cast("dict[str, Build] | ServerlessError", result)
+        return LiveDetails(facts, builds)
+
+    def _cached_facts(self, live: Sequence[Environment]) -> dict[str, LiveFacts | ServerlessError]:
+        keys = {e.sid: _facts_key(self._account, e.sid) for e in live}
+        found = cache.get_many(list(keys.values())) if keys else {}
+        results: dict[str, LiveFacts | ServerlessError] = {}
+        for env in live:
+            facts = found.get(keys[env.sid])
+            if isinstance(facts, LiveFacts) and facts.state == LiveFacts.state_of(env):
+                results[env.sid] = facts
+        return results
+
+    def _compute_facts(self, env: Environment) -> LiveFacts:
+        service_sid = env.service_sid or ""
+        history = self.history(service_sid, env.sid)
+        deployment, previous = live_since_and_previous(history, env.build_sid)
+        if deployment is None:
+            # A cached history older than this environment list: read it again.
+            history = self._read_history(service_sid, env.sid)
+            deployment, previous = live_since_and_previous(history, env.build_sid)
+        facts = LiveFacts(LiveFacts.state_of(env), deployment, previous)
+        if deployment is not None:  # else Twilio's history lacks it: do not keep that
+            cache.set(_facts_key(self._account, env.sid), facts, timeout=_immutable_seconds())
+        return facts
+
+    # --- builds
+
+    def builds(
+        self, service_sid: str, build_sids: Iterable[str], *, cached_only: bool = False
+    ) -> dict[str, Build]:
+        """The builds named, from the cache when known; completed and failed ones never change.
+
+        A miss reads the service's whole build list once (cheaper than a read per build)
+        and keeps every finished build in it, so paging a history costs no build reads.
+        """
+        wanted = {sid for sid in build_sids if sid}
+        keys = {sid: _build_key(self._account, service_sid, sid) for sid in wanted}
+        cached = cache.get_many(list(keys.values())) if keys else {}
+        found = {sid: cached[key] for sid, key in keys.items() if key in cached}
+        if cached_only or not wanted - found.keys():
+            return found
+        listed = _single_flight(
+            f"{self._account}:build-list:{service_sid}",
+            lambda: list(self.client.build_iter(service_sid=service_sid, page_size=MAX_PAGE_SIZE)),
+        )
+        cache.set_many(
+            {
+                _build_key(self._account, service_sid, b.sid): b
+                for b in listed
+                if b.status != BUILD_BUILDING
+            },
+            timeout=_immutable_seconds(),
+        )
+        found.update({b.sid: b for b in listed if b.sid in wanted})
+        return found
+
+    def build(self, service_sid: str, build_sid: str) -> Build:
+        """One build: cached once finished; a build still building is read every time."""
+        key = _build_key(self._account, service_sid, build_sid)
+        found = cache.get(key)
+        if isinstance(found, Build):
+            return found
+        build = self.client.build_get(service_sid=service_sid, build_sid=build_sid)
+        if build.status != BUILD_BUILDING:
+            cache.set(key, build, timeout=_immutable_seconds())
+        return build
+
+    def _cached_builds(self, wanted: Mapping[str, set[str]]) -> dict[str, dict[str, Build]]:
+        """Finished builds already cached, for several services in one cache round."""
+        keys = {
+            (service_sid, sid): _build_key(self._account, service_sid, sid)
+            for service_sid, sids in wanted.items()
+            for sid in sids
+        }
+        found = cache.get_many(list(keys.values())) if keys else {}
+        builds: dict[str, dict[str, Build]] = {service_sid: {} for service_sid in wanted}
+        for (service_sid, sid), key in keys.items():
+            if key in found:
+                builds[service_sid][sid] = found[key]
+        return builds
