@@ -205,7 +205,14 @@ if REDIS_URL:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Room for a 50-service account's pages (Django's default of 300 entries would cull
+    # them: builds, histories and facts are several entries per environment).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+    }
 # Pages read Twilio through the cache (deployments_app/services/page_cache.py). What is
 # live where is kept this many seconds (our own deployments forget it at once); what never
 # changes (finished builds, a live build's history facts) this long.

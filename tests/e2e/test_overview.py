@@ -185,3 +185,36 @@ def test_build_status_updates_live_while_building(page, live_server, upstream, s
         "document.querySelector('#build-status .badge').textContent === 'completed'",
         timeout=6_000,
     )
+
+
+def test_a_cold_overview_shows_what_is_live_first_and_fills_in_each_row(
+    page, live_server, upstream, reconciled, django_user_model
+):
+    from django.contrib.auth.models import Group
+    from django.core.cache import cache
+
+    from tests.e2e.conftest import overview_settled
+
+    user = django_user_model.objects.create_user("rita", password="pw-rita-cold")
+    user.groups.add(Group.objects.get_or_create(name="Release manager")[0])
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("rita")
+    page.get_by_label("Password").fill("pw-rita-cold")
+    cache.clear()
+    upstream.faults.latency_ms = 150  # Twilio is far away: the details take a while
+    rows: list[str] = []
+    page.on("request", lambda r: rows.append(r.url) if "/overview/services/" in r.url else None)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    # What is live is there at once; the rows say they are still reading.
+    assert page.locator("article.service[aria-busy=true]").count() > 0
+    assert page.locator("text=Reading its history…").count() > 0
+    overview_settled(page)
+    upstream.faults.latency_ms = 0
+    services = upstream.store.services()
+    assert len(rows) == len([s for s in services if upstream.store.environments(s.sid)])
+    for service in services:
+        for env in upstream.store.environments(service.sid):
+            if env.build_sid:
+                assert "Live since" in page.locator(f"#cell-{env.sid}").inner_text()
+    page.screenshot(path="artifacts/screenshots/overview_cold_filled.png", full_page=True)
