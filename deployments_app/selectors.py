@@ -9,6 +9,7 @@ service never blanks the page. This is the one place a cache will wrap.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -112,6 +113,11 @@ class Overview:
     total_services: int = 0
     error: str | None = None
 
+    @property
+    def is_complete(self) -> bool:
+        """Every row loaded and nothing failed: worth keeping as rendered."""
+        return not self.error and not any(row.pending or row.error for row in self.rows)
+
 
 def _client() -> ServerlessClient:
     return get_client()
@@ -160,6 +166,24 @@ def overview(*, query: str = "") -> Overview:
     environments = reads.environments_of([s.sid for s in shown])
     rows = _service_rows(reads, shown, environments, cached_only=True)
     return Overview(rows=rows, as_of=reads.as_of or now, total_services=len(services))
+
+
+def overview_key(*, query: str, viewer: str) -> str | None:
+    """What the rendered overview is kept under; None when a list it shows is not cached.
+
+    Its parts: the cached lists' identities, our records' version, who looks (their
+    buttons), the filter, and the minute ("5 minutes ago" and freeze windows move on).
+    """
+    reads = page_cache.PageReads(_client())
+    services = reads.cached_services()
+    if services is None:
+        return None
+    fingerprint = reads.lists_fingerprint([s.sid for s in services if _matches(s, query)])
+    if fingerprint is None:
+        return None
+    minute = timezone.now().strftime("%Y%m%d%H%M")
+    who = hashlib.sha256(f"{viewer}|{query}".encode()).hexdigest()[:16]
+    return f"overview:{fingerprint}:{who}:{minute}"
 
 
 def overview_row(*, service_sid: str) -> ServiceRow:
@@ -323,6 +347,7 @@ def environment_detail(
     """
     client = _client()
     reads = page_cache.PageReads(client)
+    reads.preload([service_sid, environment_sid])
 
     def read(what: str) -> object:
         if what == "service":
@@ -441,6 +466,7 @@ class BuildDetail:
 def build_detail(*, service_sid: str, build_sid: str) -> BuildDetail:
     client = _client()
     reads = page_cache.PageReads(client)
+    reads.preload([service_sid])
 
     def read(what: str) -> object:
         if what == "service":
@@ -458,6 +484,7 @@ def build_detail(*, service_sid: str, build_sid: str) -> BuildDetail:
     )
     # Where this build ran before (a rollback target): the histories, read concurrently.
     elsewhere = [e for e in ordered if e.build_sid and e.build_sid != build.sid]
+    reads.preload(e.sid for e in elsewhere)
 
     def ran_here(env: Environment) -> bool:
         return any(d.build_sid == build.sid for d in reads.history(service_sid, env.sid))

@@ -246,6 +246,21 @@ class EnvironmentLock(models.Model):
         return f"{self.environment_sid} until {self.expires_at:%H:%M:%S}"
 
 
+class PageEpoch(models.Model):
+    """How many writes a scope of the pages' cache has seen (services/page_cache.py).
+
+    In the database, not the cache, so that every process sees a write the moment it is
+    committed, whatever the cache backend: the CLI's promotion and the web worker's
+    local-memory cache included.
+    """
+
+    scope = models.CharField(max_length=64, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.value}"
+
+
 from deployments_app.models.approvals import (  # noqa: E402  (models of this app, registered here)
     Approval,
     EnvironmentPolicy,
@@ -263,6 +278,7 @@ __all__ = [
     "EnvironmentPolicy",
     "EnvironmentState",
     "FreezeWindow",
+    "PageEpoch",
     "PromotionRequest",
     "ServicePipeline",
     "service_sid_validator",

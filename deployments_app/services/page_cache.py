@@ -19,6 +19,7 @@ environments (what is confirmed is what is live now).
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
@@ -28,8 +29,12 @@ from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F
 from django.utils import timezone
 
+from deployments_app.models import PageEpoch
 from deployments_app.services.history import live_since_and_previous
 from deployments_app.services.serverless import ServerlessClient
 from deployments_app.services.serverless_errors import ServerlessError
@@ -42,7 +47,16 @@ from deployments_app.services.serverless_types import (
     Service,
 )
 
-__all__ = ["LiveDetails", "LiveFacts", "PageReads", "forget_account", "forget_environment"]
+__all__ = [
+    "LiveDetails",
+    "LiveFacts",
+    "PageReads",
+    "forget_account",
+    "forget_environment",
+    "records_written",
+    "rendered",
+    "watch_record_writes",
+]
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 1000
@@ -128,23 +142,20 @@ def _single_flight(key: str, read: Callable[[], T]) -> T:
 # environment list, an environment for its history and first pages) as it was *before* the
 # read began, and is used only while that epoch is current. A write bumps the epochs of
 # what it changed, so an entry read before the write, even one stored after it by a slow
-# concurrent read, is never served again; nothing else is touched.
+# concurrent read, is never served again; nothing else is touched. Epochs are rows
+# (PageEpoch): every process sees a committed write at once, whatever the cache backend.
+
+ACCOUNT = "account"  # the Refresh button's scope: every live entry
+RECORDS = "records"  # bumped after every commit that wrote the dashboard's own records
 
 
-def _generation_key(account: str) -> str:
-    return f"{account}:generation"
+def _scope(account: str, name: str) -> str:
+    return f"{account}:{name}"
 
 
-def _epoch_key(account: str, scope_sid: str) -> str:
-    return f"{account}:writes:{scope_sid}"
-
-
-def _bump(key: str) -> None:
-    cache.add(key, 0, timeout=None)
-    try:
-        cache.incr(key)
-    except ValueError:  # evicted between add and incr: any value not seen before will do
-        cache.set(key, int(timezone.now().timestamp() * 1000), timeout=None)
+def _bump(*scopes: str) -> None:
+    PageEpoch.objects.bulk_create([PageEpoch(scope=s) for s in scopes], ignore_conflicts=True)
+    PageEpoch.objects.filter(scope__in=scopes).update(value=F("value") + 1)
 
 
 def forget_environment(client: ServerlessClient, *, service_sid: str, environment_sid: str) -> None:
@@ -155,13 +166,80 @@ def forget_environment(client: ServerlessClient, *, service_sid: str, environmen
     other environments, the service list and the builds are untouched.
     """
     account = _account(client)
-    _bump(_epoch_key(account, service_sid))
-    _bump(_epoch_key(account, environment_sid))
+    _bump(_scope(account, service_sid), _scope(account, environment_sid))
 
 
 def forget_account(client: ServerlessClient) -> None:
     """The Refresh button: every live entry of the account is read again on next use."""
-    _bump(_generation_key(_account(client)))
+    _bump(_scope(_account(client), ACCOUNT))
+
+
+def records_written(using: str = "default") -> None:
+    """A commit wrote our records (audit, states, policies, requests): rendered pages lapse.
+
+    Plain SQL with no transaction of its own: it may run while the statement that wrote
+    is still being read (an INSERT ... RETURNING), where committing would fail.
+    """
+    table = connections[using].ops.quote_name(_EPOCH_TABLE)
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET value = value + 1 WHERE scope = %s", [RECORDS])  # noqa: S608
+        if cursor.rowcount == 0:
+            cursor.execute(
+                f"INSERT INTO {table} (scope, value) VALUES (%s, 1) ON CONFLICT DO NOTHING",  # noqa: S608
+                [RECORDS],
+            )
+
+
+# Writes this process made to our records, counted at once (other processes see the
+# committed bump of RECORDS; this one must not wait for a commit its own view may be in).
+_local_writes = 0
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+_RECORD_TABLES = ("deployments_app_", "auth_group")  # policies name approver groups
+_EPOCH_TABLE = PageEpoch._meta.db_table
+
+
+def _watch_writes(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
+    result = execute(sql, params, many, context)
+    if any(t in sql for t in _RECORD_TABLES) and _EPOCH_TABLE not in sql and _WRITE.match(sql):
+        global _local_writes
+        _local_writes += 1
+        connection = context["connection"]
+        if not connection.in_atomic_block:
+            records_written(connection.alias)  # autocommit: the write is committed already
+        elif not any(cb is _records_committed for _, cb, *_ in connection.run_on_commit):
+            # After the commit, outside the transaction: no lock held across its writes.
+            transaction.on_commit(_records_committed, using=connection.alias, robust=True)
+    return result
+
+
+def _records_committed() -> None:
+    records_written()
+
+
+def watch_record_writes(*, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """connection_created: count every write to our tables (ORM, update(), bulk, raw SQL)."""
+    if _watch_writes not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_watch_writes)
+
+
+def rendered(key: str | None, render: Callable[[], tuple[str, bool]]) -> str:
+    """A page fragment's HTML, kept under `key` (None: never kept) while render says so."""
+    if key is not None:
+        found = cache.get(key)
+        if isinstance(found, str):
+            return found
+    html, keep = render()
+    if key is not None and keep:
+        cache.set(key, html, timeout=_live_seconds())
+    return html
+
+
+def _load_epochs(scopes: Iterable[str]) -> dict[str, int]:
+    wanted = list(scopes)
+    found = dict(PageEpoch.objects.filter(scope__in=wanted).values_list("scope", "value"))
+    return {scope: found.get(scope, 0) for scope in wanted}
 
 
 def _facts_key(account: str, environment_sid: str) -> str:
@@ -181,10 +259,28 @@ class PageReads:
     def __init__(self, client: ServerlessClient) -> None:
         self.client = client
         self._account = _account(client)
-        generation = cache.get(_generation_key(self._account)) or 0
-        self._prefix = f"{self._account}:g{generation}"
+        # Epochs are read from the database in the thread that made this object only:
+        # the pool's threads use what it preloaded (see `preload`).
+        self._home = threading.get_ident()
+        self._epochs = _load_epochs([_scope(self._account, ACCOUNT), RECORDS])
+        # What our records were at, before this page read any of them.
+        self.records_version = f"{self._epochs[RECORDS]}.{_local_writes}"
+        self._prefix = f"{self._account}:g{self._epochs[_scope(self._account, ACCOUNT)]}"
         self.as_of: datetime | None = None
         self._as_of_lock = threading.Lock()
+
+    def preload(self, sids: Iterable[str]) -> None:
+        """Read the write epochs of these services or environments (one query)."""
+        missing = {_scope(self._account, sid) for sid in sids} - self._epochs.keys()
+        if missing:
+            self._epochs.update(_load_epochs(missing))
+
+    def _epoch(self, sid: str) -> int | None:
+        """A scope's epoch; None when unknown here (a pool thread cannot ask the database)."""
+        scope = _scope(self._account, sid)
+        if scope not in self._epochs and threading.get_ident() == self._home:
+            self.preload([sid])
+        return self._epochs.get(scope)
 
     def _saw(self, read_at: datetime) -> None:
         with self._as_of_lock:  # reads run on the client's pool threads
@@ -208,22 +304,24 @@ class PageReads:
 
         Concurrent identical misses in this process share one read (single-flight).
         """
-        epoch_keys = {
-            item: _epoch_key(self._account, scope)
-            for item, scope in scopes.items()
-            if scope is not None
-        }
-        found = cache.get_many([*keys.values(), *set(epoch_keys.values())]) if keys else {}
-        epochs = {item: int(found.get(key) or 0) for item, key in epoch_keys.items()}
+        if threading.get_ident() == self._home:
+            self.preload(scope for scope in scopes.values() if scope is not None)
+        epochs = {item: self._epoch(scope) if scope else 0 for item, scope in scopes.items()}
+        found = cache.get_many(list(keys.values())) if keys else {}
         results: dict[str, T | ServerlessError] = {}
         for item, key in keys.items():
             stamped = found.get(key)
-            if isinstance(stamped, _Stamped) and stamped.epoch == epochs.get(item, 0):
+            epoch = epochs[item]
+            if isinstance(stamped, _Stamped) and epoch is not None and stamped.epoch == epoch:
                 self._saw(stamped.read_at)
                 results[item] = stamped.value
 
         def read_and_keep(item: str) -> T:
-            epoch = epochs.get(item, 0)
+            epoch = epochs[item]
+            if epoch is None:  # cannot tell what is current: read, and keep nothing
+                value = read(item)
+                self._saw(timezone.now())
+                return value
 
             def once() -> _Stamped[T]:
                 stamped = _Stamped(read(item), timezone.now(), epoch)
@@ -273,6 +371,30 @@ class PageReads:
             {sid: sid for sid in service_sids},
             lambda sid: self.client.environment_list(service_sid=sid),
         )
+
+    def cached_services(self) -> list[Service] | None:
+        """The service list if it is cached (no upstream call); None if not."""
+        stamped = cache.get(f"{self._prefix}:services")
+        return cast("list[Service]", stamped.value) if isinstance(stamped, _Stamped) else None
+
+    def lists_fingerprint(self, service_sids: Sequence[str]) -> str | None:
+        """What the service list and these environment lists are, as cached; None if any is not.
+
+        Everything else a page shows follows from them (facts by state, finished builds)
+        or from our records (`records_version`).
+        """
+        keys = [f"{self._prefix}:services"] + [self._environments_key(s) for s in service_sids]
+        self.preload(service_sids)
+        found = cache.get_many(keys)
+        parts = [self._prefix, self.records_version]
+        for key, scope in zip(keys, [None, *service_sids], strict=True):
+            stamped = found.get(key)
+            epoch = self._epoch(scope) if scope else 0
+            if not isinstance(stamped, _Stamped) or stamped.epoch != epoch:
+                return None
+            self._saw(stamped.read_at)
+            parts.append(f"{stamped.read_at.timestamp()}/{epoch}")
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
     # --- deployments
 
@@ -326,6 +448,7 @@ class PageReads:
         # One round: the histories of environments without facts, and the build lists of
         # services missing a live build.
         tasks: list[Environment | str] = [env for env in live if env.sid not in facts]
+        self.preload(env.sid for env in live if env.sid not in facts)
         tasks += [
             sid
             for sid, sids in wanted.items()

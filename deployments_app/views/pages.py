@@ -7,18 +7,32 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from deployments_app import forms, selectors
+from deployments_app.services import page_cache
+from deployments_app.services.deployments import user_can_clear, user_can_deploy
 from deployments_app.views.common import HtmxHttpRequest, is_partial, upstream_errors
 
 
 @require_GET
 def overview(request: HtmxHttpRequest) -> HttpResponse:
     query = forms.OverviewQueryForm(request.GET).query()
-    data = selectors.overview(query=query)
-    template = "overview.html#overview-body" if is_partial(request) else "overview.html"
-    return render(request, template, {"overview": data, "query": query})
+    # The body is kept rendered while nothing it shows has changed (services/page_cache.py).
+    viewer = f"{user_can_deploy(request.user)}:{user_can_clear(request.user)}"
+
+    def render_body() -> tuple[str, bool]:
+        data = selectors.overview(query=query)
+        context = {"overview": data, "query": query}
+        return render_to_string("overview.html#overview-body", context, request), data.is_complete
+
+    key = selectors.overview_key(query=query, viewer=viewer)
+    body = mark_safe(page_cache.rendered(key, render_body))  # noqa: S308  (our own template)
+    if is_partial(request):
+        return HttpResponse(body)
+    return render(request, "overview.html", {"overview_body": body, "query": query})
 
 
 @require_GET

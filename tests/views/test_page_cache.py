@@ -279,3 +279,34 @@ def test_the_overview_makes_the_same_queries_for_5_and_40_services(
             body = manager_client.get("/").content.decode()
         assert body.count("data-environment=") == 40 * 3
         assert lazy_rows(body) == []
+
+
+def test_a_warm_overview_is_kept_rendered_until_our_records_change(
+    upstream, manager_client, django_assert_max_num_queries
+):
+    _, prod = named(upstream, "ivr-flows", "production")
+    full_overview(manager_client)
+    first = manager_client.get("/").content.decode()
+    # Kept rendered: the session, the user, the epochs and the rights; no records read.
+    with django_assert_max_num_queries(8):
+        again = manager_client.get("/").content.decode()
+    section = 'id="overview-body"'
+    assert again.split(section, 1)[1] == first.split(section, 1)[1]
+    assert "badge--protected" not in first.split(f'id="cell-{prod.sid}"', 1)[1].split("</li>")[0]
+    call_command("protect", "ivr-flows", "production", stdout=None)  # a write to our records
+    after = manager_client.get("/").content.decode()
+    assert "badge--protected" in after.split(f'id="cell-{prod.sid}"', 1)[1].split("</li>")[0]
+
+
+def test_a_viewer_never_gets_the_buttons_kept_for_a_release_manager(
+    upstream, manager_client, django_user_model
+):
+    from django.test import Client
+
+    full_overview(manager_client)
+    assert "Promote to" in manager_client.get("/").content.decode()
+    viewer = Client()
+    viewer.force_login(django_user_model.objects.create_user("vera", password="pw-vera-cache"))
+    body = viewer.get("/").content.decode()
+    assert "Promote to" not in body
+    assert "Live since" in body
