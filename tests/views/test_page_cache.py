@@ -310,3 +310,8 @@ def test_a_viewer_never_gets_the_buttons_kept_for_a_release_manager(
     body = viewer.get("/").content.decode()
     assert "Promote to" not in body
     assert "Live since" in body
+
+
+def test_every_response_says_how_long_the_server_took(upstream, manager_client):
+    response = manager_client.get("/")
+    assert re.fullmatch(r"app;dur=\d+\.\d", response["Server-Timing"])
