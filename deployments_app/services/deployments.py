@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from deployments_app import roles
@@ -659,9 +659,13 @@ def _deploy(audit: _Audit, client: ServerlessClient) -> ActionOutcome:
         return _deploy_once(audit, client)
     finally:
         # Whatever came of the POST (even an unknown outcome), the next view reads Twilio.
-        page_cache.forget_environment(
-            client, service_sid=audit.service_sid, environment_sid=audit.environment_sid
-        )
+        try:
+            page_cache.forget_environment(
+                client, service_sid=audit.service_sid, environment_sid=audit.environment_sid
+            )
+        except DatabaseError:
+            # Never let this hide the outcome; the pages catch up within their lifetime.
+            logger.exception("Could not tell the pages' cache about a deployment")
 
 
 def _deploy_once(audit: _Audit, client: ServerlessClient) -> ActionOutcome:
