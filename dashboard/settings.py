@@ -247,7 +247,8 @@ USE_TZ = True
 # --- Static files (whitenoise) --------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT: Path | None = BASE_DIR / "staticfiles"
+# Where collectstatic puts the hashed, compressed files whitenoise serves in production.
+STATIC_ROOT: Path | None = Path(env_str("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
