@@ -223,6 +223,8 @@ DASHBOARD_LIVE_CACHE_SECONDS = env_int("DASHBOARD_LIVE_CACHE_SECONDS", 30, minim
 DASHBOARD_IMMUTABLE_CACHE_SECONDS = env_int(
     "DASHBOARD_IMMUTABLE_CACHE_SECONDS", 7 * 24 * 3600, minimum=0
 )
+# The overview's first paint starts reading its rows' details at once, in the background.
+DASHBOARD_OVERVIEW_READ_AHEAD = env_bool("DASHBOARD_OVERVIEW_READ_AHEAD", True)
 
 # --- Authentication -------------------------------------------------------
 LOGIN_URL = "login"

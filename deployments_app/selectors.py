@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -211,7 +212,10 @@ def _service_rows(
         if not isinstance(result, ServerlessError)
         for env in result
     ]
-    details = reads.live_details(all_envs, cached_only=cached_only)
+    # The first paint starts reading what its pending rows lack, so that each row's own
+    # request finds it read or in flight.
+    read_ahead = cached_only and settings.DASHBOARD_OVERVIEW_READ_AHEAD
+    details = reads.live_details(all_envs, cached_only=cached_only, read_ahead=read_ahead)
     overrides = _pipeline_overrides([s.sid for s in services])
     notes = records.environment_notes(environments=all_envs)
     gates = policies.environment_gates(environments=all_envs)

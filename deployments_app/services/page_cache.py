@@ -429,13 +429,19 @@ class PageReads:
         )
 
     def live_details(
-        self, environments: Sequence[Environment], *, cached_only: bool = False
+        self,
+        environments: Sequence[Environment],
+        *,
+        cached_only: bool = False,
+        read_ahead: bool = False,
     ) -> LiveDetails:
         """Live facts per live environment and its services' live builds, in one round.
 
         From the cache: facts while the environment's state is the one they were computed
         for, finished builds always. The rest is read (histories and build lists together,
-        ⌈n/C⌉ round trips) unless `cached_only`, and then it is missing from the answer.
+        ⌈n/C⌉ round trips) unless `cached_only`, and then it is missing from the answer;
+        with `read_ahead` too, its reads start in the background, so that a request for it
+        a moment later finds it cached or joins the read in flight.
         """
         live = [e for e in environments if e.build_sid]
         facts = self._cached_facts(live)
@@ -443,7 +449,7 @@ class PageReads:
         for env in live:
             wanted.setdefault(env.service_sid or "", set()).add(env.build_sid or "")
         builds: dict[str, dict[str, Build] | ServerlessError] = dict(self._cached_builds(wanted))
-        if cached_only:
+        if cached_only and not read_ahead:
             return LiveDetails(facts, builds)
         # One round: the histories of environments without facts, and the build lists of
         # services missing a live build.
@@ -460,6 +466,9 @@ class PageReads:
                 return self._compute_facts(item)
             return self.builds(item, wanted[item])
 
+        if cached_only:
+            self.client.read_in_background(run, tasks)
+            return LiveDetails(facts, builds)
         for item, result in zip(
             tasks, self.client.read_many(run, tasks, return_exceptions=True), strict=True
         ):

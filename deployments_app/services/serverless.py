@@ -29,7 +29,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http.cookiejar import DefaultCookiePolicy
@@ -672,6 +672,16 @@ class ServerlessClient:
                     raise value.error
         return [value.error if isinstance(value, _Raised) else value for value in results]
 
+    def read_in_background(self, fn: Callable[[T], object], items: Iterable[T]) -> None:
+        """fn(item) for each item on the client's pool, not waited for (a read-ahead).
+
+        The pool bounds it like any read; a failure is logged, never raised (whoever
+        needs the result reads it again and gets the error then).
+        """
+        pool = self._pool()
+        for item in items:
+            pool.submit(_call_captured, fn, item).add_done_callback(_log_background_failure)
+
     def _pool(self) -> ThreadPoolExecutor:
         with self._executor_lock:
             if self._executor is None:
@@ -975,6 +985,17 @@ def _call_captured(fn: Callable[[T], R], item: T) -> R | _Raised:
         return fn(item)
     except ServerlessError as exc:
         return _Raised(exc)
+
+
+def _log_background_failure(future: Future[object]) -> None:
+    if future.cancelled():
+        return
+    error = future.exception()
+    result = None if error else future.result()
+    if isinstance(result, _Raised):
+        error = result.error
+    if error is not None:
+        logger.warning("A read-ahead failed: %r", error)
 
 
 def _format_datetime(value: datetime, name: str) -> str:

@@ -44,7 +44,10 @@ def named(upstream, service_name: str, env_name: str):
     return service, upstream.store.environment_named(service.sid, env_name)
 
 
-def test_a_cold_overview_paints_what_is_live_and_loads_each_row_once(upstream, manager_client):
+def test_a_cold_overview_paints_what_is_live_and_loads_each_row_once(
+    upstream, manager_client, settings
+):
+    settings.DASHBOARD_OVERVIEW_READ_AHEAD = False  # counted alone below
     services = upstream.store.services()
     upstream.requests.clear()
     body = manager_client.get("/").content.decode()
@@ -70,6 +73,29 @@ def test_a_cold_overview_paints_what_is_live_and_loads_each_row_once(upstream, m
     live = [e for s in services for e in upstream.store.environments(s.sid) if e.build_sid]
     histories = [c for c in details if c.endswith("/Deployments")]
     assert len(histories) == len(live)
+
+
+def test_the_first_paint_reads_its_rows_ahead_so_they_cost_no_more_calls(
+    upstream, manager_client
+):
+    services = upstream.store.services()
+    live = [e for s in services for e in upstream.store.environments(s.sid) if e.build_sid]
+    upstream.requests.clear()
+    rows = lazy_rows(manager_client.get("/").content.decode())
+    assert rows
+    deadline = time.monotonic() + 10
+    expected = len(live) + len({e.service_sid for e in live})  # histories, build lists
+    while time.monotonic() < deadline:  # the read-ahead runs on the client's pool
+        calls = upstream_calls(upstream)
+        if len([c for c in calls if c.endswith(("/Deployments", "/Builds"))]) == expected:
+            break
+        time.sleep(0.05)
+    time.sleep(0.1)  # the last answers stored
+    upstream.requests.clear()
+    for url in rows:
+        row = manager_client.get(url, **HTMX).content.decode()
+        assert "data-lazy-row" not in row
+    assert upstream_calls(upstream) == []
 
 
 def test_a_warm_overview_and_its_polls_cost_no_upstream_call(upstream, manager_client):
