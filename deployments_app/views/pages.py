@@ -53,7 +53,7 @@ def environment_detail(
         return render(
             request,
             "upstream_error.html#upstream-error" if is_partial(request) else "upstream_error.html",
-            {"message": forms.errors_sentence(form)},
+            {"message": forms.errors_sentence(form), "title": "This link cannot be used"},
             status=400,
         )
     query = form.cleaned_data
@@ -84,6 +84,8 @@ def environment_detail(
         "shown": len(detail.history.rows),
         "page_sizes": selectors.HISTORY_PAGE_SIZES,
         "live_token": forms.live_token(detail.live),
+        # A page size that is not offered fell back to the default: the page says so.
+        "input_notes": form.notes,
     }
     return render(request, "environment.html", context)
 
@@ -92,5 +94,8 @@ def environment_detail(
 @upstream_errors
 def build_detail(request: HtmxHttpRequest, service_sid: str, build_sid: str) -> HttpResponse:
     detail = selectors.build_detail(service_sid=service_sid, build_sid=build_sid)
-    template = "build.html#build-status" if is_partial(request) else "build.html"
+    # The status block polls itself while building; anything else (the refresh after an
+    # action swaps #build-page) gets the whole page.
+    polling = is_partial(request) and request.htmx.target == "build-status"
+    template = "build.html#build-status" if polling else "build.html"
     return render(request, template, {"detail": detail})

@@ -37,13 +37,26 @@ def test_status_polls_while_building_and_stops_when_done(upstream, manager_clien
     service = upstream.store.service("ivr-flows")
     building = next(b for b in upstream.store.builds(service.sid) if b.status == "building")
     url = f"/services/{service.sid}/builds/{building.sid}/"
-    partial = manager_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    poll = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "build-status"}
+    partial = manager_client.get(url, **poll).content.decode()
     assert 'hx-trigger="every 2s"' in partial
     assert "<html" not in partial
     upstream.store.set_build_status(building.sid, "completed")
-    partial = manager_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    partial = manager_client.get(url, **poll).content.decode()
     assert "completed" in partial
     assert "hx-trigger" not in partial
+
+
+def test_the_refresh_after_an_action_gets_the_whole_page_to_swap(upstream, manager_client):
+    service = upstream.store.service("ivr-flows")
+    dev = upstream.store.environment_named(service.sid, "dev")
+    url = f"/services/{service.sid}/builds/{dev.build_sid}/"
+    # The hidden listener for deploymentChanged swaps #build-page out of the answer.
+    body = manager_client.get(
+        url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="build-page"
+    ).content.decode()
+    assert 'id="build-page"' in body
+    assert 'id="running-title"' in body
 
 
 def test_a_viewer_sees_no_deployment_buttons(upstream, client, django_user_model):
