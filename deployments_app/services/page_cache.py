@@ -19,6 +19,7 @@ environments (what is confirmed is what is live now).
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,7 +30,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections, transaction
+from django.db import OperationalError, ProgrammingError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F
 from django.utils import timezone
@@ -59,6 +60,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 MAX_PAGE_SIZE = 1000
 
 
@@ -181,13 +183,17 @@ def records_written(using: str = "default") -> None:
     is still being read (an INSERT ... RETURNING), where committing would fail.
     """
     table = connections[using].ops.quote_name(_EPOCH_TABLE)
-    with connections[using].cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET value = value + 1 WHERE scope = %s", [RECORDS])  # noqa: S608
-        if cursor.rowcount == 0:
-            cursor.execute(
-                f"INSERT INTO {table} (scope, value) VALUES (%s, 1) ON CONFLICT DO NOTHING",  # noqa: S608
-                [RECORDS],
-            )
+    try:
+        with connections[using].cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET value = value + 1 WHERE scope = %s", [RECORDS])  # noqa: S608
+            if cursor.rowcount == 0:
+                cursor.execute(
+                    f"INSERT INTO {table} (scope, value) VALUES (%s, 1) ON CONFLICT DO NOTHING",  # noqa: S608
+                    [RECORDS],
+                )
+    except (OperationalError, ProgrammingError):
+        # Before migrate has made the table (the earlier migrations write rows too).
+        logger.debug("No page epochs table yet", exc_info=True)
 
 
 # Writes this process made to our records, counted at once (other processes see the
