@@ -2,15 +2,30 @@
 
 Every GET parameter and every POST a view reads goes through one of these, so a bad
 value is answered with the form's own words, naming the field.
+
+A value that cannot be used is never ignored silently. Which answer it gets depends on
+what it decides:
+
+- **which rows are shown** (a filter, a SID, a date): refused with 400, the field named,
+  and no rows, because rows shown under a filter that was not applied would mislead;
+- **how the rows are cut** (rows per page, a page number): the page falls back to a value
+  that works and says so in a visible note naming what was asked and what is shown (the
+  form's `notes`, `page_choice`), because the rows shown are still the right ones;
+- **a download** (the audit's CSV) has no page to carry a note: a value it cannot use is
+  a 400 in plain text, naming the field.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any, TypeVar
 
 from django import forms
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
 
 from deployments_app.models import AuditEntry
 from deployments_app.selectors import DEFAULT_HISTORY_PAGE_SIZE, HISTORY_PAGE_SIZES, LiveMarker
@@ -18,6 +33,10 @@ from deployments_app.sids import is_sid
 
 MAX_REASON_LENGTH = 1000
 MAX_FILTER_LENGTH = 100
+# How much of a value that was not used a note repeats.
+MAX_QUOTED_LENGTH = 20
+
+T = TypeVar("T")
 
 
 class SidField(forms.CharField):
@@ -134,26 +153,86 @@ class LiveField(forms.CharField):
         return LiveMarker(deployment_sid=deployment_sid or None, build_sid=build_sid or None)
 
 
-class HistoryQueryForm(forms.Form):
-    """The environment page's history: rows per page, and a "Load more" cursor."""
+def _quoted(raw: str) -> str:
+    shown = raw if len(raw) <= MAX_QUOTED_LENGTH else raw[: MAX_QUOTED_LENGTH - 1] + "…"
+    return f"\N{LEFT DOUBLE QUOTATION MARK}{shown}\N{RIGHT DOUBLE QUOTATION MARK}"
 
-    page_size = forms.CharField(required=False, max_length=10, label="Rows per page")
+
+def _number(raw: str) -> int | None:
+    # ASCII digits only: str.isdigit() takes "²", and int() takes "1_000".
+    return int(raw) if re.fullmatch(r"-?[0-9]{1,18}", raw) else None
+
+
+class HistoryQueryForm(forms.Form):
+    """The environment page's history: rows per page, and a "Load more" cursor.
+
+    Rows per page only cuts the history, so a size that is not offered shows the default
+    with a note in `notes` (see the module's docstring); a bad cursor or marker is a 400.
+    """
+
+    page_size = forms.CharField(required=False, label="Rows per page")
     cursor = forms.CharField(required=False, max_length=2000)
     shown = forms.IntegerField(required=False, min_value=0, max_value=10_000_000)
     live = LiveField(required=False)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # What was asked for and not used, each a sentence for the page to show.
+        self.notes: list[str] = []
+
     def clean_page_size(self) -> int:
-        # One of the offered sizes; anything else shows the default.
         raw = self.cleaned_data.get("page_size") or ""
-        size = int(raw) if raw.isdigit() else DEFAULT_HISTORY_PAGE_SIZE
-        return size if size in HISTORY_PAGE_SIZES else DEFAULT_HISTORY_PAGE_SIZE
+        if not raw:
+            return DEFAULT_HISTORY_PAGE_SIZE
+        size = _number(raw)
+        if size in HISTORY_PAGE_SIZES:
+            return size
+        offered = ", ".join(str(s) for s in HISTORY_PAGE_SIZES[:-1])
+        self.notes.append(
+            f"Rows per page {_quoted(raw)} is not one of {offered} or "
+            f"{HISTORY_PAGE_SIZES[-1]}; showing {DEFAULT_HISTORY_PAGE_SIZE}."
+        )
+        return DEFAULT_HISTORY_PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class PageChoice:
+    page: Page[Any]
+    # Empty when the page shown is the one asked for.
+    note: str = ""
+
+
+def page_choice(paginator: Paginator[T], asked: str | None) -> PageChoice:
+    """The page asked for, or, for a number that is not one of the pages, the nearest page
+    with a note saying so (a page number only cuts the list; see the module's docstring).
+
+    No number is the first page, without a note; text or zero and below, the first page;
+    past the end, the last.
+    """
+    raw = (asked or "").strip()
+    if not raw:
+        return PageChoice(paginator.page(1))
+    number = _number(raw)
+    last = paginator.num_pages
+    if number is not None and 1 <= number <= last:
+        return PageChoice(paginator.page(number))
+    shown = 1 if number is None or number < 1 else last
+    if number is None:
+        what = f"{_quoted(raw)} is not a page number"
+    else:
+        what = f"Page {number} does not exist"
+    return PageChoice(paginator.page(shown), f"{what}; showing page {shown} of {last}.")
 
 
 # --- audit -----------------------------------------------------------------------------------
 
 
 class AuditFilterForm(forms.Form):
-    """The audit page's filters, all optional; an empty form lists everything."""
+    """The audit page's filters, all optional; an empty form lists everything.
+
+    A filter decides which entries are shown, so one that cannot be used is a 400 naming
+    it (with the page's form, or in plain text for the CSV), never an unfiltered list.
+    """
 
     service = forms.CharField(
         required=False,
@@ -176,3 +255,16 @@ class AuditFilterForm(forms.Form):
     outcome = forms.ChoiceField(
         required=False, choices=[("", "Any outcome"), *AuditEntry.Outcome.choices]
     )
+    # ISO dates only: 03/04/2025 means two different days to two readers.
+    since = forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        help_text="Entries on or after this day (UTC), as YYYY-MM-DD",
+        error_messages={"invalid": "Enter a valid date, as YYYY-MM-DD (UTC)."},
+        widget=forms.DateInput(attrs={"placeholder": "YYYY-MM-DD"}, format="%Y-%m-%d"),
+    )
+
+    def since_start(self) -> datetime | None:
+        """The instant the `since` day begins, in UTC (the audit shows UTC times)."""
+        since = self.cleaned_data.get("since")
+        return datetime.combine(since, time.min, tzinfo=UTC) if since else None

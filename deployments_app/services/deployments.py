@@ -53,6 +53,7 @@ __all__ = [
     "environment_clear",
     "user_can_clear",
     "user_can_deploy",
+    "user_may",
 ]
 
 logger = logging.getLogger(__name__)
@@ -164,6 +165,20 @@ def user_can_clear(user: User) -> bool:
     return bool(user.is_authenticated and user.has_perm(roles.CLEAR_PERMISSION))
 
 
+def user_may(*, action: str, user: User | None) -> bool:
+    """Whether the user's role allows this action at all: the one rule for its dialog and POST.
+
+    Clearing is its own permission; promote, redeploy and restore are deploying.
+    """
+    if user is None:
+        return False
+    if action == Action.CLEAR:
+        return user_can_clear(user)
+    if action in (Action.PROMOTE, Action.REDEPLOY, Action.RESTORE):
+        return user_can_deploy(user)
+    raise ValueError(f"{action!r} is not a deployment action")
+
+
 # --- the actions ---------------------------------------------------------------------------
 
 
@@ -190,7 +205,7 @@ def deployment_promote(
         source_environment_sid=source_environment_sid,
         reason=reason,
     )
-    audit.require(user_can_deploy(actor))
+    audit.require_permission()
     audit.require_sids(
         service=service_sid,
         environment=target_environment_sid,
@@ -241,7 +256,7 @@ def deployment_redeploy(
         build_sid=build_sid,
         reason=reason,
     )
-    audit.require(user_can_deploy(actor))
+    audit.require_permission()
     audit.require_sids(service=service_sid, environment=environment_sid, build=build_sid)
     client = get_client()
     with audit.locked(client):
@@ -284,7 +299,7 @@ def deployment_restore(
         environment_sid=environment_sid,
         reason=reason,
     )
-    audit.require(user_can_deploy(actor))
+    audit.require_permission()
     audit.require_sids(service=service_sid, environment=environment_sid)
     client = get_client()
     with audit.locked(client):
@@ -330,7 +345,7 @@ def environment_clear(
         environment_sid=environment_sid,
         reason=reason,
     )
-    audit.require(user_can_clear(actor))
+    audit.require_permission()
     audit.require_sids(service=service_sid, environment=environment_sid)
     client = get_client()
     with audit.locked(client):
@@ -377,7 +392,7 @@ def action_refuse_input(
         build_sid=submitted.get("build", ""),
         reason=submitted.get("reason", ""),
     )
-    audit.require(user_can_clear(actor) if action == Action.CLEAR else user_can_deploy(actor))
+    audit.require_permission()
     raise audit.refuse(message)
 
 
@@ -761,8 +776,9 @@ class _Audit:
     def environment_sid(self) -> str:
         return str(self.fields["environment_sid"])
 
-    def require(self, allowed: bool) -> None:
-        if not allowed:
+    def require_permission(self) -> None:
+        # The same rule the action's dialog asks (user_may), for the action being audited.
+        if not user_may(action=str(self.fields["action"]), user=self.user):
             raise self.refuse("Your role does not allow this action.", status=403)
 
     def require_sids(self, **sids: str) -> None:

@@ -5,6 +5,10 @@ With htmx the confirmation opens in a dialog; the POST's answer is a message for
 #messages plus a `deploymentChanged` event that makes every widget showing an
 environment refresh itself. A refusal goes back into the dialog (HX-Retarget), with
 its 4xx status. Without JavaScript both steps are plain pages and a redirect.
+
+A role that may not act is refused the dialog as well as the POST, by the same rule
+(`deployments.user_may`): a 403 with a message in place of the dialog, before the input is
+parsed or Twilio is read, and nothing written (a GET is not an attempt, so no audit entry).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import retarget, trigger_client_event
 
-from deployments_app import forms, selectors
+from deployments_app import forms, roles, selectors
 from deployments_app.models import AuditEntry
 from deployments_app.services import deployments, policies
 from deployments_app.views.common import (
@@ -41,6 +45,8 @@ class _Spec:
     """What differs between the four actions: their forms, preview and service call."""
 
     action: str
+    # What a refusal says the role may not do: "promote builds", "clear environments".
+    what: str
     confirm_form: type[django_forms.Form]
     post_form: type[django_forms.Form]
     preview: Callable[[Data], selectors.ActionPreview]
@@ -54,6 +60,8 @@ def _action_view(spec: _Spec) -> View:
     @upstream_errors
     def view(request: HtmxHttpRequest) -> HttpResponse:
         if request.method == "GET":
+            if not deployments.user_may(action=spec.action, user=request.user):
+                return _refused(request, spec)
             form = spec.confirm_form(request.GET)
             if not form.is_valid():
                 return _error(request, forms.errors_sentence(form), status=400)
@@ -83,6 +91,18 @@ def _confirm(request: HtmxHttpRequest, preview: selectors.ActionPreview) -> Http
     template = "confirm.html#dialog" if is_partial(request) else "confirm.html"
     context = {"preview": preview, "can_break_glass": policies.user_can_break_glass(request.user)}
     return render(request, template, context)
+
+
+def _refused(request: HtmxHttpRequest, spec: _Spec) -> HttpResponse:
+    """The dialog a role may not use: what it cannot do, and no button to do it."""
+    role = roles.user_role(request.user) or "none"
+    message = (
+        f"Your role ({role}) does not allow you to {spec.what}. "
+        "If you need to, ask an administrator for a role that does."
+    )
+    template = "confirm.html#refused" if is_partial(request) else "confirm.html"
+    context = {"refusal": message, "in_dialog": is_partial(request)}
+    return render(request, template, context, status=403)
 
 
 def _back(spec: _Spec, data: Data) -> str:
@@ -132,7 +152,8 @@ def _result_error(
 
 def _error(request: HtmxHttpRequest, message: str, *, status: int) -> HttpResponse:
     template = "confirm.html#action-error" if is_partial(request) else "upstream_error.html"
-    return render(request, template, {"message": message}, status=status)
+    context = {"message": message, "title": "This action cannot be opened"}
+    return render(request, template, context, status=status)
 
 
 # --- the four actions ------------------------------------------------------------------------
@@ -177,6 +198,7 @@ def _perform(
 
 def _spec(
     action: str,
+    what: str,
     form: type[django_forms.Form],
     service: Callable[..., deployments.ActionOutcome],
     *,
@@ -185,6 +207,7 @@ def _spec(
 ) -> _Spec:
     return _Spec(
         action=action,
+        what=what,
         confirm_form=confirm_form or form,
         post_form=form,
         preview=_preview(action),
@@ -194,16 +217,35 @@ def _spec(
 
 
 promote = _action_view(
-    _spec(Action.PROMOTE, forms.PromoteForm, deployments.deployment_promote, back="overview")
+    _spec(
+        Action.PROMOTE,
+        "promote builds",
+        forms.PromoteForm,
+        deployments.deployment_promote,
+        back="overview",
+    )
 )
-redeploy = _action_view(_spec(Action.REDEPLOY, forms.RedeployForm, deployments.deployment_redeploy))
+redeploy = _action_view(
+    _spec(
+        Action.REDEPLOY,
+        "roll back deployments",
+        forms.RedeployForm,
+        deployments.deployment_redeploy,
+    )
+)
 restore = _action_view(
-    _spec(Action.RESTORE, forms.EnvironmentActionForm, deployments.deployment_restore)
+    _spec(
+        Action.RESTORE,
+        "restore environments",
+        forms.EnvironmentActionForm,
+        deployments.deployment_restore,
+    )
 )
 # The confirmation is typed in the dialog, so opening it needs only the environment.
 clear = _action_view(
     _spec(
         Action.CLEAR,
+        "clear environments",
         forms.ClearForm,
         deployments.environment_clear,
         confirm_form=forms.EnvironmentActionForm,

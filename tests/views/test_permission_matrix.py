@@ -2,13 +2,14 @@
 
 Viewer reads everything; Release manager deploys where no approval is needed and
 requests where it is; Approver approves and rejects; the superuser may do all of it.
-A refusal never reaches Twilio with a write.
+A refusal never reaches Twilio with a write. An action's dialog is opened only by those
+who may take the action: the others get the same 403 on its GET as on its POST.
 """
 
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from deployments_app import roles
@@ -37,6 +38,12 @@ def people(django_user_model):
         made[name] = django_user_model.objects.create_user(name, password=f"pw-{name}-matrix")
         made[name].groups.add(Group.objects.get(name=group))
     made["admin"] = django_user_model.objects.create_superuser("admin", password="pw-admin-m")
+    # No role grants deploying without clearing, but the permissions are two: one who has
+    # only the first shows that clear's dialog asks for its own.
+    made["deployer"] = django_user_model.objects.create_user("deployer", password="pw-dep-m")
+    made["deployer"].user_permissions.add(
+        Permission.objects.get(content_type__app_label="deployments_app", codename="deploy_build")
+    )
     return made
 
 
@@ -80,9 +87,20 @@ def read_urls(w) -> list[str]:
         "/approvals/",
         "/approvals/count/",
         f"/approvals/{w['request'].pk}/",
-        f"/actions/promote/?service={sid}&source={w['dev'].sid}&target={w['stage'].sid}",
-        f"/actions/clear/?service={sid}&environment={w['stage'].sid}",
     ]
+
+
+def dialog_urls(w) -> dict[str, str]:
+    """Each action's confirmation dialog, as its button opens it."""
+    sid = w["service"].sid
+    return {
+        "promote": f"/actions/promote/?service={sid}&source={w['dev'].sid}&target={w['stage'].sid}",
+        "redeploy": (
+            f"/actions/redeploy/?service={sid}&environment={w['stage'].sid}&build={w['earlier']}"
+        ),
+        "restore": f"/actions/restore/?service={sid}&environment={w['stage'].sid}",
+        "clear": f"/actions/clear/?service={sid}&environment={w['stage'].sid}",
+    }
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -96,9 +114,46 @@ def test_every_role_reads_every_page_and_reading_writes_nothing_upstream(
     assert posts(upstream) == []
 
 
+ALLOWED_TO_DEPLOY = {
+    "viewer": False,
+    "release": True,
+    "approver": False,
+    "admin": True,
+    "deployer": True,
+}
+ALLOWED_TO_CLEAR = ALLOWED_TO_DEPLOY | {"deployer": False}
+ALLOWED_TO_OPEN = {
+    "promote": ALLOWED_TO_DEPLOY,
+    "redeploy": ALLOWED_TO_DEPLOY,
+    "restore": ALLOWED_TO_DEPLOY,
+    "clear": ALLOWED_TO_CLEAR,
+}
+
+
+@pytest.mark.parametrize("role", [*ROLES, "deployer"])
+@pytest.mark.parametrize("action", ["promote", "redeploy", "restore", "clear"])
+def test_each_dialog_opens_only_for_a_role_that_may_act(world, people, upstream, role, action):
+    client = signed_in(people[role])
+    entries = AuditEntry.objects.count()
+    for headers in ({}, HTMX):
+        response = client.get(dialog_urls(world)[action], **headers)
+        body = response.content.decode()
+        if ALLOWED_TO_OPEN[action][role]:
+            assert response.status_code == 200, (headers, body)
+            assert f'action="/actions/{action}/"' in body
+        else:
+            assert response.status_code == 403, (headers, body)
+            assert "does not allow you to" in body
+            assert 'method="post" action="/actions/' not in body
+    if not ALLOWED_TO_OPEN[action][role]:
+        assert list(upstream.requests) == [], "a refused dialog reads nothing from Twilio"
+    assert posts(upstream) == []
+    assert AuditEntry.objects.count() == entries
+
+
 def test_anonymous_users_are_sent_to_sign_in_everywhere(world):
     anonymous = Client()
-    for url in read_urls(world):
+    for url in read_urls(world) + list(dialog_urls(world).values()):
         response = anonymous.get(url)
         assert (response.status_code, response["Location"].split("?")[0]) == (
             302,
@@ -122,9 +177,6 @@ def deploy_posts(w) -> dict[str, tuple[str, dict]]:
             {"service": sid, "environment": w["dev"].sid, "confirmation": "dev"},
         ),
     }
-
-
-ALLOWED_TO_DEPLOY = {"viewer": False, "release": True, "approver": False, "admin": True}
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
@@ -155,6 +156,7 @@ def urls_to_read(s) -> dict[str, list[str]]:
             f"/services/{service.sid}/environments/{s['production'].sid}/",
             f"/services/{s['portal'].sid}/environments/{s['portal_stage'].sid}/",
             env_url + "?page_size=10",
+            env_url + "?page_size=abc",
         ],
         "services/<service_sid:service_sid>/builds/<build_sid:build_sid>/": [
             f"/services/{service.sid}/builds/{s['build']}/"
@@ -180,8 +182,13 @@ def urls_to_read(s) -> dict[str, list[str]]:
             f"/approvals/{s['waiting'].pk}/approve/",
             f"/approvals/{s['stale'].pk}/withdraw/",
         ],
-        "audit/": ["/audit/", "/audit/?outcome=succeeded"],
-        "audit/export.csv": ["/audit/export.csv"],
+        "audit/": [
+            "/audit/",
+            "/audit/?outcome=succeeded",
+            "/audit/?page=99999",
+            "/audit/?since=notadate",
+        ],
+        "audit/export.csv": ["/audit/export.csv", "/audit/export.csv?since=garbage"],
         "accounts/login/": ["/accounts/login/"],
         "accounts/logout/": ["/accounts/logout/"],
     }
@@ -189,7 +196,11 @@ def urls_to_read(s) -> dict[str, list[str]]:
 
 def test_no_get_of_any_url_writes_a_row(situation, client, django_user_model):
     superuser = django_user_model.objects.create_superuser("sam", password="pw-sam-reads")
+    viewer = django_user_model.objects.create_user("vic", password="pw-vic-reads")
+    viewer.groups.add(Group.objects.get(name=roles.VIEWER))
     client.force_login(superuser)
+    as_viewer = Client()
+    as_viewer.force_login(viewer)  # before the snapshot: signing in stamps last_login
     reads = urls_to_read(situation)
     dashboard_routes = [r for r in walk_patterns(get_resolver()) if not r.startswith("admin/")]
     assert sorted(dashboard_routes) == sorted(reads), "a new URL needs a GET case here"
@@ -204,8 +215,22 @@ def test_no_get_of_any_url_writes_a_row(situation, client, django_user_model):
     for url in [u for urls in reads.values() for u in urls] + admin_urls:
         for headers in ({}, HTMX):
             statuses[url, bool(headers)] = client.get(url, **headers).status_code
+    # A viewer is refused every action's dialog (403), and the refusal writes nothing
+    # either: a GET is not an attempt, so it leaves no audit entry.
+    dialogs = [u for route, urls in reads.items() if route.startswith("actions/") for u in urls]
+    viewer_statuses = {
+        (url, bool(headers)): as_viewer.get(url, **headers).status_code
+        for url in dialogs
+        for headers in ({}, HTMX)
+    }
 
     assert snapshot() == before
+    assert set(viewer_statuses.values()) == {403}, viewer_statuses
+    # Input that cannot be used is answered: a bad filter is a 400, a bad page or page
+    # size falls back (with a note, tests/views/test_ignored_input.py).
+    assert statuses["/audit/?since=notadate", False] == 400
+    assert statuses["/audit/export.csv?since=garbage", False] == 400
+    assert statuses["/audit/?page=99999", False] == 200
     assert all(status < 500 for status in statuses.values()), statuses
     assert statuses["/refresh/", False] == 405  # a POST only
     assert statuses[f"/approvals/{situation['waiting'].pk}/approve/", False] == 405
