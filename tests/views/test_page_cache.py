@@ -75,9 +75,7 @@ def test_a_cold_overview_paints_what_is_live_and_loads_each_row_once(
     assert len(histories) == len(live)
 
 
-def test_the_first_paint_reads_its_rows_ahead_so_they_cost_no_more_calls(
-    upstream, manager_client
-):
+def test_the_first_paint_reads_its_rows_ahead_so_they_cost_no_more_calls(upstream, manager_client):
     services = upstream.store.services()
     live = [e for s in services for e in upstream.store.environments(s.sid) if e.build_sid]
     upstream.requests.clear()
