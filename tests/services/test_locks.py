@@ -8,7 +8,6 @@ skipped without one, except in CI, where they fail instead.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from contextlib import ExitStack
@@ -31,6 +30,7 @@ from deployments_app.services.deployments import (
 from deployments_app.services.locks import LOCK_SECONDS, LockBusy, environment_lock
 from deployments_app.services.serverless import ServerlessClient, get_client
 from serverless_emulator import Fault
+from tests.fixtures.redis import redis_cache_settings, redis_or_skip
 
 pytestmark = pytest.mark.django_db
 
@@ -78,20 +78,9 @@ def promote_dev_to_stage(upstream, actor, service: str = "ivr-flows"):
 @pytest.fixture
 def redis_lock(settings):
     """The Redis lock (REDIS_URL and a RedisCache on database 15), or a skip without Redis."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5, socket_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        client.close()
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI runs the Redis lock tests, but Redis is unreachable: {exc}")
-        pytest.skip(f"no Redis at {REDIS_URL}")
+    client = redis_or_skip(REDIS_URL, purpose="Redis lock")
     settings.REDIS_URL = REDIS_URL
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    settings.CACHES = redis_cache_settings(REDIS_URL)
     yield client
     client.close()
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
+from tests.fixtures.redis import redis_cache_settings, redis_or_skip
+
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
@@ -17,20 +19,9 @@ REDIS_URL = "redis://127.0.0.1:6379/14"
 @pytest.fixture
 def redis_cache(settings):
     """The pages' cache in Redis (database 14, emptied), or a skip without Redis (not in CI)."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5, socket_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        client.close()
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI runs the Redis cache tests, but Redis is unreachable: {exc}")
-        pytest.skip(f"no Redis at {REDIS_URL}")
+    client = redis_or_skip(REDIS_URL, purpose="Redis cache")
     client.flushdb()
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    settings.CACHES = redis_cache_settings(REDIS_URL)
     yield client
     client.flushdb()
     client.close()
