@@ -115,6 +115,10 @@ class Overview:
     error: str | None = None
 
     @property
+    def shown(self) -> int:
+        return len(self.rows)
+
+    @property
     def is_complete(self) -> bool:
         """Every row loaded and nothing failed: worth keeping as rendered."""
         return not self.error and not any(row.pending or row.error for row in self.rows)
@@ -169,22 +173,58 @@ def overview(*, query: str = "") -> Overview:
     return Overview(rows=rows, as_of=reads.as_of or now, total_services=len(services))
 
 
-def overview_key(*, query: str, viewer: str) -> str | None:
-    """What the rendered overview is kept under; None when a list it shows is not cached.
+@dataclass(frozen=True)
+class OverviewHead:
+    """The overview's line above its rows, known without reading the rows."""
 
-    Its parts: the cached lists' identities, our records' version, who looks (their
+    as_of: datetime
+    shown: int
+    total_services: int
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class OverviewKey:
+    """What the overview's rendered rows are kept under, and the head to show above them."""
+
+    key: str
+    head: OverviewHead
+
+
+def overview_key(*, query: str, viewer: str) -> OverviewKey | None:
+    """What the rendered rows are kept under; None when a list they show is not cached.
+
+    Its parts: what the cached lists say, our records' version, who looks (their
     buttons), the filter, and the minute ("5 minutes ago" and freeze windows move on).
     """
     reads = page_cache.PageReads(_client())
     services = reads.cached_services()
     if services is None:
         return None
-    fingerprint = reads.lists_fingerprint([s.sid for s in services if _matches(s, query)])
-    if fingerprint is None:
+    shown = [s.sid for s in services if _matches(s, query)]
+    fingerprint = reads.lists_fingerprint(shown)
+    if fingerprint is None or reads.as_of is None:
         return None
     minute = timezone.now().strftime("%Y%m%d%H%M")
     who = hashlib.sha256(f"{viewer}|{query}".encode()).hexdigest()[:16]
-    return f"overview:{fingerprint}:{who}:{minute}"
+    return OverviewKey(
+        key=f"overview-rows:{fingerprint}:{who}:{minute}",
+        head=OverviewHead(as_of=reads.as_of, shown=len(shown), total_services=len(services)),
+    )
+
+
+def overview_lists(*, query: str) -> None:
+    """Read the lists the overview's rows are keyed by into the cache (1 + ⌈S/C⌉ RTT).
+
+    Found unchanged, the rows rendered before are used as they are. A failure is left
+    for `overview` to read again and show.
+    """
+    reads = page_cache.PageReads(_client())
+    try:
+        services = reads.services()
+    except ServerlessError:
+        return
+    reads.environments_of([s.sid for s in services if _matches(s, query)])
 
 
 def overview_row(*, service_sid: str) -> ServiceRow:

@@ -147,6 +147,7 @@ def _single_flight(key: str, read: Callable[[], T]) -> T:
 # concurrent read, is never served again; nothing else is touched. Epochs are rows
 # (PageEpoch): every process sees a committed write at once, whatever the cache backend.
 
+RENDERED_SECONDS = 120  # a rendered fragment's key names its minute: no use after that
 ACCOUNT = "account"  # the Refresh button's scope: every live entry
 RECORDS = "records"  # bumped after every commit that wrote the dashboard's own records
 
@@ -238,7 +239,8 @@ def rendered(key: str | None, render: Callable[[], tuple[str, bool]]) -> str:
             return found
     html, keep = render()
     if key is not None and keep:
-        cache.set(key, html, timeout=_live_seconds())
+        # Keyed by what it shows (and the minute), so it outlives the lists' lifetime.
+        cache.set(key, html, timeout=RENDERED_SECONDS)
     return html
 
 
@@ -384,23 +386,24 @@ class PageReads:
         return cast("list[Service]", stamped.value) if isinstance(stamped, _Stamped) else None
 
     def lists_fingerprint(self, service_sids: Sequence[str]) -> str | None:
-        """What the service list and these environment lists are, as cached; None if any is not.
+        """What the service list and these environment lists say, as cached; None if any is not.
 
         Everything else a page shows follows from them (facts by state, finished builds)
-        or from our records (`records_version`).
+        or from our records (`records_version`). By content, not by when they were read:
+        lists read again and found unchanged give the same fingerprint.
         """
         keys = [f"{self._prefix}:services"] + [self._environments_key(s) for s in service_sids]
         self.preload(service_sids)
         found = cache.get_many(keys)
-        parts = [self._prefix, self.records_version]
+        digest = hashlib.sha256(f"{self._prefix}|{self.records_version}".encode())
         for key, scope in zip(keys, [None, *service_sids], strict=True):
             stamped = found.get(key)
             epoch = self._epoch(scope) if scope else 0
             if not isinstance(stamped, _Stamped) or stamped.epoch != epoch:
                 return None
             self._saw(stamped.read_at)
-            parts.append(f"{stamped.read_at.timestamp()}/{epoch}")
-        return hashlib.sha256("|".join(parts).encode()).hexdigest()
+            digest.update(repr(stamped.value).encode())
+        return digest.hexdigest()
 
     # --- deployments
 

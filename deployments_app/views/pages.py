@@ -20,19 +20,27 @@ from deployments_app.views.common import HtmxHttpRequest, is_partial, upstream_e
 @require_GET
 def overview(request: HtmxHttpRequest) -> HttpResponse:
     query = forms.OverviewQueryForm(request.GET).query()
-    # The body is kept rendered while nothing it shows has changed (services/page_cache.py).
+    # The rows are kept rendered while nothing they show has changed (page_cache.py);
+    # the line above them (as of when) is rendered each time.
     viewer = f"{user_can_deploy(request.user)}:{user_can_clear(request.user)}"
+    cached = selectors.overview_key(query=query, viewer=viewer)
+    if cached is None:  # the lists' lifetime is over: read them, then look again
+        selectors.overview_lists(query=query)
+        cached = selectors.overview_key(query=query, viewer=viewer)
+    head: selectors.Overview | selectors.OverviewHead | None = cached.head if cached else None
 
-    def render_body() -> tuple[str, bool]:
+    def render_rows() -> tuple[str, bool]:
+        nonlocal head
         data = selectors.overview(query=query)
+        head = data
         context = {"overview": data, "query": query}
-        return render_to_string("overview.html#overview-body", context, request), data.is_complete
+        return render_to_string("overview.html#overview-rows", context, request), data.is_complete
 
-    key = selectors.overview_key(query=query, viewer=viewer)
-    body = mark_safe(page_cache.rendered(key, render_body))  # noqa: S308  (our own template)
+    rows = mark_safe(page_cache.rendered(cached.key if cached else None, render_rows))  # noqa: S308
+    context = {"overview": head, "rows": rows, "query": query}
     if is_partial(request):
-        return HttpResponse(body)
-    return render(request, "overview.html", {"overview_body": body, "query": query})
+        return render(request, "overview.html#overview-body", context)
+    return render(request, "overview.html", context)
 
 
 @require_GET

@@ -339,3 +339,22 @@ def test_a_viewer_never_gets_the_buttons_kept_for_a_release_manager(
 def test_every_response_says_how_long_the_server_took(upstream, manager_client):
     response = manager_client.get("/")
     assert re.fullmatch(r"app;dur=\d+\.\d", response["Server-Timing"])
+
+
+def test_lists_read_again_and_unchanged_reuse_the_rendered_rows(
+    upstream, manager_client, settings, monkeypatch
+):
+    from deployments_app import selectors
+
+    settings.DASHBOARD_LIVE_CACHE_SECONDS = 1
+    full_overview(manager_client)
+    first = manager_client.get("/", **HTMX).content.decode()
+    time.sleep(1.1)
+    upstream.requests.clear()
+    # The lists are read again (Twilio says the same): the rows are not rebuilt.
+    monkeypatch.setattr(selectors, "overview", lambda **kw: pytest.fail("rows rebuilt"))
+    second = manager_client.get("/", **HTMX).content.decode()
+    assert len(upstream_calls(upstream)) == 1 + len(upstream.store.services())
+    as_of = re.compile(r'<time datetime="([^"]+)"')
+    assert as_of.search(second).group(1) != as_of.search(first).group(1)  # read again
+    assert second.split("</p>", 1)[1] == first.split("</p>", 1)[1]
