@@ -498,17 +498,40 @@ class PageReads:
         return results
 
     def _compute_facts(self, env: Environment) -> LiveFacts:
-        service_sid = env.service_sid or ""
-        history = self.history(service_sid, env.sid)
-        deployment, previous = live_since_and_previous(history, env.build_sid)
-        if deployment is None:
-            # A cached history older than this environment list: read it again.
-            history = self._read_history(service_sid, env.sid)
-            deployment, previous = live_since_and_previous(history, env.build_sid)
-        facts = LiveFacts(LiveFacts.state_of(env), deployment, previous)
-        if deployment is not None:  # else Twilio's history lacks it: do not keep that
-            cache.set(_facts_key(self._account, env.sid), facts, timeout=_immutable_seconds())
-        return facts
+        """Facts from the history: a cached one if current, else read (and not kept).
+
+        The overview needs only the facts; keeping each history of hundreds of
+        deployments as well would cost a pickling per environment on the cold path.
+        Identical computations in this process share one read (read-ahead and a row).
+        """
+        state = LiveFacts.state_of(env)
+        key = _facts_key(self._account, env.sid)
+
+        def compute() -> LiveFacts:
+            done = cache.get(key)  # computed while this task waited for a pool thread
+            if isinstance(done, LiveFacts) and done.state == state:
+                return done
+            service_sid = env.service_sid or ""
+            history = self._cached_history(env.sid)
+            found = live_since_and_previous(history or (), env.build_sid)
+            if found[0] is None:  # none cached, or older than this environment list
+                found = live_since_and_previous(
+                    self._read_history(service_sid, env.sid), env.build_sid
+                )
+            facts = LiveFacts(state, *found)
+            if facts.live is not None:  # else Twilio's history lacks it: do not keep that
+                cache.set(key, facts, timeout=_immutable_seconds())
+            return facts
+
+        return _single_flight(f"{key}@{state}", compute)
+
+    def _cached_history(self, environment_sid: str) -> list[Deployment] | None:
+        """The environment's history if cached and current (no read)."""
+        stamped = cache.get(self._history_key(environment_sid))
+        epoch = self._epoch(environment_sid)
+        if isinstance(stamped, _Stamped) and epoch is not None and stamped.epoch == epoch:
+            return cast("list[Deployment]", stamped.value)
+        return None
 
     # --- builds
 
