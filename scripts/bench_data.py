@@ -1,9 +1,11 @@
 """The benchmark's account: S services x E environments with N deployments each.
 
-Built straight into the emulator's store (no HTTP, no request log), shaped like the demo
+Built straight into an emulator store (no HTTP, no request log), shaped like the demo
 seed at a larger size: dev, stage and production in that order, stage and production one
 and two builds behind dev, a newest build still building in some services, an older failed
 build in others, and the last environment of every fifth service never deployed to.
+`write_state` saves it as the state file that `python -m serverless_emulator --state`
+loads, for the benchmark's emulator in a process of its own.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import math
 import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from serverless_emulator import Store
 from serverless_emulator.store import FUNCTIONS
@@ -104,6 +107,21 @@ def populate(
         first_service_sid=first_service,
         first_environment_sid=first_environment,
     )
+
+
+def write_state(
+    path: Path, *, account_sid: str, services: int, environments: int, deployments: int
+) -> tuple[Shape, dict[str, int]]:
+    """The benchmark account as an emulator state file at `path` (replaced if it exists).
+
+    Returns its shape and its record counts (what `GET /_emulator/health` must report once
+    an emulator has loaded the file). `account_sid` must be the emulator's own.
+    """
+    store = Store(account_sid=account_sid)  # no state path yet: populating saves nothing
+    shape = populate(store, services=services, environments=environments, deployments=deployments)
+    store.state_path = path
+    store.save()  # the snapshot, written atomically (a temp file, then a rename)
+    return shape, store.counts()
 
 
 def _builds(store: Store, service_sid: str, index: int, start: float, now: float) -> list[str]:

@@ -1,5 +1,9 @@
-"""The dashboard as a real server (gunicorn in a subprocess) and a browser-like client.
+"""The emulator and the dashboard as real servers (subprocesses), and a browser-like client.
 
+`EmulatorProcess` runs `python -m serverless_emulator` in a process of its own, so that the
+fake Twilio's CPU is never serialised with the benchmark's client threads under one GIL (a
+real Twilio does its work elsewhere): `load()` writes the benchmark account as a state file
+and (re)starts the process on it; the request log is read and cleared over HTTP.
 `DashboardServer` owns one SQLite file, migrated and seeded with the demo users once, and
 starts gunicorn on a free loopback port; `restart()` gives a process with an empty
 local-memory cache ("cold"). With a Redis URL the cache is shared and `flush()` empties it
@@ -26,12 +30,20 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from bench_data import Shape, write_state
+
+from serverless_emulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN_CONFIG = Path(__file__).resolve().with_name("bench_gunicorn_conf.py")
 # Every HTTP call the benchmark makes has this bound (connect, read), in seconds.
 TIMEOUT = (3.0, 60.0)
 START_TIMEOUT_SECONDS = 30.0
+# The emulator reads its whole state file before it listens: seconds at 40 services.
+EMULATOR_START_TIMEOUT_SECONDS = 60.0
+# SIGTERM makes the emulator save its state file (tens of MB at size), then exit; after
+# this long it is killed instead (the file is not needed any more).
+EMULATOR_STOP_SECONDS = 5.0
 # The demo user with the release-manager role (manage.py seed_demo_users).
 USERNAME = "release"
 PASSWORD = "demo-release"  # noqa: S105 (a published demo value)
@@ -59,6 +71,237 @@ class Upstream:
     account_sid: str
     auth_token: str
     max_concurrency: int
+
+
+@dataclass(frozen=True)
+class Call:
+    """One v1 request of the emulator's request log; its response body is left out."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    status: int
+
+
+class EmulatorProcess:
+    """`python -m serverless_emulator --state FILE` in a process (and session) of its own.
+
+    The interpreter is the benchmark's, the working directory the repository's. Every state
+    file is new (state-1.json, state-2.json, ... under `workdir`): the previous process saves
+    its state to its own file as it stops, so it can never overwrite the next account, and
+    nothing writes to a file an emulator is using but that emulator. The benchmark only
+    reads upstream, so the emulator writes its file once, when it stops.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        latency_ms: int,
+        account_sid: str = DEMO_ACCOUNT_SID,
+        auth_token: str = DEMO_AUTH_TOKEN,
+    ) -> None:
+        self.workdir = workdir
+        self.latency_ms = latency_ms
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.port = 0
+        self.pid: int | None = None
+        self.state_path: Path | None = None
+        self.state_bytes = 0
+        self.build_seconds = 0.0  # writing the last state file
+        self.start_seconds = 0.0  # from the process's start to its first answer
+        self.generation = 0
+        # Emulators that did not exit within EMULATOR_STOP_SECONDS of SIGTERM, killed.
+        self.stragglers = 0
+        self._expected: dict[str, int] = {}
+        self._process: subprocess.Popen[bytes] | None = None
+        self._session = requests.Session()
+        self._log_path = workdir / "emulator.log"
+        workdir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def command(self) -> list[str]:
+        assert self.state_path is not None
+        return [
+            sys.executable,
+            "-m",
+            "serverless_emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--state",
+            str(self.state_path),
+            "--seed",
+            "empty",  # a state file that went missing gives an empty account, not the demo's
+            "--latency-ms",
+            str(self.latency_ms),
+        ]
+
+    def environ(self) -> dict[str, str]:
+        """The benchmark's environment without its Twilio settings, plus the credentials.
+
+        The same account SID and token go to the dashboard (`upstream()`); a developer's
+        real Twilio credentials in the shell never reach either.
+        """
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
+        return env | {
+            "TWILIO_ACCOUNT_SID": self.account_sid,
+            "TWILIO_AUTH_TOKEN": self.auth_token,
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def upstream(self, max_concurrency: int) -> Upstream:
+        return Upstream(
+            base_url=self.base_url,
+            account_sid=self.account_sid,
+            auth_token=self.auth_token,
+            max_concurrency=max_concurrency,
+        )
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def load(self, *, services: int, environments: int, deployments: int) -> Shape:
+        """The benchmark account in a new state file, and an emulator (re)started on it.
+
+        The emulator's address changes: a dashboard started before must be restarted.
+        """
+        self.stop()  # first: a stopping emulator saves its state to its file
+        previous = self.state_path
+        self.generation += 1
+        path = self.workdir / f"state-{self.generation}.json"
+        started = time.perf_counter()
+        shape, self._expected = write_state(
+            path,
+            account_sid=self.account_sid,
+            services=services,
+            environments=environments,
+            deployments=deployments,
+        )
+        self.build_seconds = time.perf_counter() - started
+        self.state_path, self.state_bytes = path, path.stat().st_size
+        if previous is not None:
+            previous.unlink(missing_ok=True)
+        self.start()
+        return shape
+
+    def start(self) -> EmulatorProcess:
+        if self._process is not None:
+            return self
+        if self.state_path is None:
+            raise RuntimeError("load() an account first: the emulator starts on its state file")
+        self.port = free_port()
+        self._session = requests.Session()
+        started = time.perf_counter()
+        with self._log_path.open("ab") as log:
+            log.write(f"\n$ {' '.join(self.command())}\n".encode())
+            log.flush()
+            self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and package)
+                self.command(),
+                cwd=ROOT,
+                env=self.environ(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Its own session, as gunicorn's: a Ctrl-C reaches only the benchmark,
+                # whose `finally` stops this process.
+                start_new_session=True,
+            )
+        self.pid = self._process.pid
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+        self.start_seconds = time.perf_counter() - started
+        return self
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + EMULATOR_START_TIMEOUT_SECONDS
+        url = f"{self.base_url}/_emulator/health"
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise ServerFailed(f"the emulator exited at start-up:\n{self.log_tail()}")
+            try:
+                answer = self._session.get(url, timeout=(0.5, 10))
+            except requests.RequestException:
+                time.sleep(0.05)
+                continue
+            counts = answer.json().get("counts") if answer.status_code == 200 else None
+            if counts != self._expected:
+                raise ServerFailed(
+                    f"the emulator answered {url} with HTTP {answer.status_code}, "
+                    f"counts {counts}; the state file holds {self._expected}:\n{self.log_tail()}"
+                )
+            return
+        raise ServerFailed(
+            f"the emulator did not answer {url} within "
+            f"{EMULATOR_START_TIMEOUT_SECONDS:.0f} s:\n{self.log_tail()}"
+        )
+
+    def stop(self) -> None:
+        """SIGTERM (the emulator saves its state file and exits), then SIGKILL if need be."""
+        process, self._process = self._process, None
+        self._session.close()
+        if process is None:
+            return
+        try:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=EMULATOR_STOP_SECONDS)
+                except subprocess.TimeoutExpired:
+                    self.stragglers += 1
+        finally:
+            # Also when the wait above was interrupted (a second Ctrl-C).
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+
+    def log_tail(self, chars: int = 6000) -> str:
+        try:
+            return self._log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no output)"
+
+    def __enter__(self) -> EmulatorProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ the request log
+
+    def calls(self) -> list[Call]:
+        """Every v1 request recorded since the last `clear_calls()`, in the order answered.
+
+        The emulator's answer carries every response body (megabytes after a cold
+        overview): call this only outside timed sections.
+        """
+        answer = self._session.get(f"{self.base_url}/_emulator/requests", timeout=TIMEOUT)
+        answer.raise_for_status()
+        return [
+            Call(
+                method=item["method"],
+                path=item["path"],
+                query=item["query"],
+                status=item["status"],
+            )
+            for item in answer.json()["requests"]
+            if item["path"].startswith("/v1/")
+        ]
+
+    def clear_calls(self) -> None:
+        answer = self._session.delete(f"{self.base_url}/_emulator/requests", timeout=TIMEOUT)
+        answer.raise_for_status()
 
 
 def _group_alive(group: int) -> bool:
@@ -270,24 +513,31 @@ class DashboardServer:
         if process is None:
             return
         group = process.pid  # start_new_session: the master leads its own group
-        if process.poll() is None:
-            # SIGTERM, the graceful stop: quick here, as the benchmark closes its
-            # connections first. Not SIGINT: gunicorn 27's gthread worker then shuts its
-            # thread pool down inside the signal handler, which deadlocks when the signal
-            # lands in the middle of a submit() (python/cpython#121649).
-            process.terminate()
-            try:
+        try:
+            if process.poll() is None:
+                # SIGTERM, the graceful stop: quick here, as the benchmark closes its
+                # connections first. Not SIGINT: gunicorn 27's gthread worker then shuts its
+                # thread pool down inside the signal handler, which deadlocks when the signal
+                # lands in the middle of a submit() (python/cpython#121649).
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=10)
+            deadline = time.monotonic() + 3
+            while _group_alive(group):
+                if time.monotonic() > deadline:
+                    self.stragglers += 1  # a worker that hung on its way out
+                    break
+                time.sleep(0.05)
+        finally:
+            # Whatever is left of the group, also when a second Ctrl-C cut the wait short.
+            if _group_alive(group):
+                with suppress(ProcessLookupError):
+                    os.killpg(group, signal.SIGKILL)
+            if process.poll() is None:
                 process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-        deadline = time.monotonic() + 3
-        while _group_alive(group):
-            if time.monotonic() > deadline:
-                self.stragglers += 1  # a worker that hung on its way out
-                os.killpg(group, signal.SIGKILL)
-                break
-            time.sleep(0.05)
 
     def restart(self) -> None:
         """A fresh process: its local-memory cache is empty."""
