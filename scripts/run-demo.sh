@@ -41,6 +41,8 @@ port_busy "$EMULATOR_PORT" || { echo "The emulator did not start." >&2; exit 1; 
 # as cron does in production, every minute (outside changes, unfinished actions).
 "$PY" manage.py reconcile || echo "(reconcile could not read everything; starting anyway)"
 "$PY" manage.py seed_demo_policies || echo "(could not seed the demo policies; starting anyway)"
+# The dashboard's own history: a promotion, a rollback, a clear, a request (once).
+"$PY" manage.py seed_demo_history || echo "(could not seed the demo history; starting anyway)"
 ( while sleep 60; do "$PY" manage.py reconcile >/dev/null 2>&1 || true; done ) &
 pids+=($!)
 
