@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format clean bench
+.PHONY: run prod test lint format clean bench
 
 # Type checking (pyproject.toml [tool.mypy]); the settings module needs an upstream URL to load.
 MYPY := TWILIO_SERVERLESS_BASE_URL=http://127.0.0.1:8787 $(BIN)/mypy
@@ -23,6 +23,10 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 run: $(VENV)/.runtime-installed
 	bash scripts/run-demo.sh
+
+# Production as it runs: gunicorn on this machine's PostgreSQL and Redis (README: Running in production).
+prod: $(VENV)/.runtime-installed
+	bash scripts/run-prod.sh
 
 # pytest exits 5 when it collects nothing; make treats that as a failure too.
 # The approvals' tests run a second time on PostgreSQL, whose concurrent transactions

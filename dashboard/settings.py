@@ -152,6 +152,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "deployments_app.session_idle.SessionIdleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -186,6 +187,8 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # A persistent connection is checked before each request reuses it.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -239,6 +242,27 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not (DEBUG or DEMO_MODE))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Signed out after this many seconds without a request (each request renews it).
+# (deployments_app/session_idle.py renews an active session every five minutes.)
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_IDLE_SECONDS", 8 * 3600, minimum=600)
+
+# --- HTTPS (production: on by default; off against the emulator and in DEBUG) ---------
+_PRODUCTION = not (DEBUG or DEMO_MODE)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", _PRODUCTION)
+# Load balancers probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000 if _PRODUCTION else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", _PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", _PRODUCTION)
+# Behind a proxy that terminates TLS: e.g. "HTTP_X_FORWARDED_PROTO=https".
+_proxy_header = env_str("DJANGO_SECURE_PROXY_SSL_HEADER")
+if _proxy_header:
+    _name, _, _value = _proxy_header.partition("=")
+    if not _name or not _value:
+        raise ImproperlyConfigured(
+            "DJANGO_SECURE_PROXY_SSL_HEADER must look like HTTP_X_FORWARDED_PROTO=https"
+        )
+    SECURE_PROXY_SSL_HEADER = (_name.strip(), _value.strip())
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -256,7 +280,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 # Serve straight from the finders when collectstatic has not run (demo, tests).
-WHITENOISE_USE_FINDERS = DEBUG or DEMO_MODE or env_bool("WHITENOISE_USE_FINDERS", False)
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG or DEMO_MODE)
 if WHITENOISE_USE_FINDERS:
     # Nothing is collected in this mode; an absent STATIC_ROOT would only draw a warning.
     STATIC_ROOT = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from deployments_app import converters
-from deployments_app.views import actions, approvals, audit, pages, refresh
+from deployments_app.views import actions, approvals, audit, health, pages, refresh
 
 register_converter(converters.ServiceSidConverter, "service_sid")
 register_converter(converters.EnvironmentSidConverter, "environment_sid")
@@ -41,4 +41,6 @@ urlpatterns = [
     ),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
+    # For load balancers: the database, the cache and Twilio; no login, no secrets.
+    path("healthz", health.healthz, name="healthz"),
 ]

@@ -17,8 +17,8 @@ from django.templatetags.static import static
 from django.test import Client
 url = static("css/app.css")
 client = Client()
-plain = client.get(url)
-gzipped = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
+plain = client.get(url, secure=True)  # production redirects plain HTTP
+gzipped = client.get(url, secure=True, HTTP_ACCEPT_ENCODING="gzip")
 print(url)
 print(plain.status_code, plain.headers.get("Cache-Control"))
 print(gzipped.headers.get("Content-Encoding"))

@@ -317,6 +317,12 @@ class ServerlessClient:
         # GET /v1/Services
         return list(self._iterate("/v1/Services", {}, "services", Service.from_json))
 
+    def service_page(self, *, page_size: int | None = None) -> Page[Service]:
+        """One page of the account's services: the cheapest call that proves Twilio answers."""
+        params = {"PageSize": str(self._page_size(page_size))}
+        # GET /v1/Services
+        return self._page("/v1/Services", params, None, "services", Service.from_json)
+
     def service_get(self, *, service: str) -> Service:
         """One Service, by SID or unique name."""
         # GET /v1/Services/{Sid}

@@ -189,6 +189,7 @@ def urls_to_read(s) -> dict[str, list[str]]:
             "/audit/?since=notadate",
         ],
         "audit/export.csv": ["/audit/export.csv", "/audit/export.csv?since=garbage"],
+        "healthz": ["/healthz"],
         "accounts/login/": ["/accounts/login/"],
         "accounts/logout/": ["/accounts/logout/"],
     }
