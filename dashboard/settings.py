@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -143,6 +144,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "csp",
     "deployments_app",
 ]
 
@@ -150,6 +152,8 @@ MIDDLEWARE = [
     # Outermost: the time it reports covers every other middleware too.
     "deployments_app.server_timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "deployments_app.security_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "deployments_app.session_idle.SessionIdleMiddleware",
@@ -245,6 +249,24 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Signed out after this many seconds without a request (each request renews it).
 # (deployments_app/session_idle.py renews an active session every five minutes.)
 SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_IDLE_SECONDS", 8 * 3600, minimum=600)
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------
+# Only the app's own scripts and styles (htmx is served from static/), no inline code,
+# never framed. An injected <script> or style attribute does not run.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp_constants.SELF],
+        "script-src": [csp_constants.SELF],
+        "style-src": [csp_constants.SELF],
+        "img-src": [csp_constants.SELF, "data:"],
+        "connect-src": [csp_constants.SELF],
+        "font-src": [csp_constants.SELF],
+        "form-action": [csp_constants.SELF],
+        "frame-ancestors": [csp_constants.NONE],
+        "base-uri": [csp_constants.NONE],
+        "object-src": [csp_constants.NONE],
+    }
+}
 
 # --- HTTPS (production: on by default; off against the emulator and in DEBUG) ---------
 _PRODUCTION = not (DEBUG or DEMO_MODE)

@@ -110,3 +110,16 @@ def test_an_active_session_is_renewed_and_an_idle_one_ends(client, django_user_m
     assert client.get("/audit/").status_code == 200
     renewed = Session.objects.get(pk=session.pk).expire_date
     assert renewed > timezone.now() + timedelta(seconds=3500)
+
+
+@pytest.mark.django_db
+def test_every_kind_of_page_carries_the_security_headers(upstream, client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("sam", password="pw-sam-h"))
+    for url in ["/accounts/login/", "/", "/audit/", "/approvals/", "/healthz", "/admin/"]:
+        response = client.get(url)
+        policy = response["Content-Security-Policy"]
+        assert "default-src 'self'" in policy, url
+        assert "'unsafe-inline'" not in policy, url
+        assert "'unsafe-eval'" not in policy, url
+        assert response["Permissions-Policy"].startswith("camera=()"), url
+        assert response["X-Frame-Options"] == "DENY", url

@@ -119,7 +119,7 @@ def _sign_in_through_form(page, live_server, django_user_model, username: str, r
 
 def overview_settled(page) -> None:
     """Wait until every row of the overview has loaded its details (they load lazily)."""
-    page.wait_for_function("!document.querySelector('[data-lazy-row]')")
+    page.wait_for_function("() => !document.querySelector('[data-lazy-row]')")
 
 
 @pytest.fixture

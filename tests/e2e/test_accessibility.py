@@ -37,6 +37,9 @@ AXE_RUN = """async () => {
 }"""
 
 
+AXE_SOURCE = AXE.read_text(encoding="utf-8") + "\n;undefined"
+
+
 class Scanner:
     """Scans pages as they stand and keeps what blocks, so one run reports every page."""
 
@@ -49,7 +52,9 @@ class Scanner:
         # Polls and lazy rows settle first: axe reads the DOM, not a half-swapped one.
         page.wait_for_load_state("networkidle")
         if not page.evaluate("() => 'axe' in window"):
-            page.add_script_tag(path=str(AXE))
+            # Evaluated through the browser's debugging protocol: the page's CSP allows no
+            # script it did not serve itself, and a <script> tag would be refused.
+            page.evaluate(AXE_SOURCE)
         self.scanned.append(where)
         for violation in page.evaluate(AXE_RUN):
             nodes = "\n".join(
@@ -117,8 +122,11 @@ def ivr(upstream, reconciled):
 
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_every_page_and_dialog_has_no_serious_accessibility_violation(
-    page, live_server, sign_in, second_user, ivr, width
+    page, live_server, sign_in, second_user, ivr, width, request
 ):
+    # axe-core inserts an empty <style> to measure the page; the CSP refuses it (and the
+    # other browser tests hold the dashboard itself to zero CSP violations).
+    request.node.expected_console_errors = ("Applying inline style violates",)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": width, "height": WIDTHS[width]})
     scan = Scanner(width)

@@ -33,7 +33,9 @@ def test_every_action_is_on_the_audit_page_with_its_outcome(page, live_server, u
     page.get_by_label("Outcome").select_option("succeeded")
     page.get_by_role("button", name="Filter").click()
     page.wait_for_url("**outcome=succeeded**")
-    page.wait_for_function("document.querySelectorAll('#audit-results tbody tr').length === 1")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#audit-results tbody tr').length === 1"
+    )
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
     with open(download.value.path(), encoding="utf-8") as csv_file:

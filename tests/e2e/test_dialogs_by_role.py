@@ -73,7 +73,7 @@ def test_a_page_size_that_is_not_offered_is_named_in_a_note(page, live_server, u
     # Choosing an offered size answers the note: it goes, and the rows follow the choice.
     page.get_by_label("Rows per page").select_option("25")
     page.wait_for_url("**page_size=25**")
-    page.wait_for_function("document.querySelectorAll('tr[data-deployment]').length === 25")
+    page.wait_for_function("() => document.querySelectorAll('tr[data-deployment]').length === 25")
     assert page.locator("[data-ignored-input]").count() == 0
 
 

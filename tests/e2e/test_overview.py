@@ -41,7 +41,7 @@ def test_filter_as_you_type_keeps_the_url_bookmarkable(page, live_server, upstre
     target = upstream.store.services()[1]
     page.get_by_label("Filter services").press_sequentially(target.unique_name[:6], delay=30)
     page.wait_for_url(re.compile(r"\?q="))
-    page.wait_for_function("document.querySelectorAll('article.service').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('article.service').length === 1")
     assert page.locator("article.service h2").inner_text() == target.friendly_name
     page.reload()
     assert page.locator("article.service").count() == 1
@@ -156,7 +156,7 @@ def test_overview_refreshes_itself_keeping_filter_and_scroll(
     stage = upstream.store.environment_named(service.sid, "stage")
     prod = upstream.store.environment_named(service.sid, "production")
     page.get_by_label("Filter services").fill("appointment")
-    page.wait_for_function("document.querySelectorAll('article.service').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('article.service').length === 1")
     page.evaluate("window.scrollTo(0, 150)")
     scrolled = page.evaluate("window.scrollY")
     assert scrolled > 0
@@ -182,7 +182,7 @@ def test_build_status_updates_live_while_building(page, live_server, upstream, s
     assert status.inner_text() == "building"
     upstream.store.set_build_status(building.sid, "completed")
     page.wait_for_function(
-        "document.querySelector('#build-status .badge').textContent === 'completed'",
+        "() => document.querySelector('#build-status .badge').textContent === 'completed'",
         timeout=6_000,
     )
 
