@@ -11,10 +11,12 @@ class DeploymentsAppConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
+        from deployments_app.request_log import install_record_factory
         from deployments_app.roles import ensure_role_groups
         from deployments_app.services.page_cache import watch_record_writes
 
         # After migrate, and after the test runner's flush, the roles exist with their rights.
         post_migrate.connect(ensure_role_groups, sender=self)
+        install_record_factory()
         # Rendered pages are kept while our records are unchanged: every write is counted.
         connection_created.connect(watch_record_writes, dispatch_uid="page-cache-writes")

@@ -23,6 +23,7 @@ Every HTTP call below carries a comment naming its endpoint there.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import os
@@ -671,7 +672,9 @@ class ServerlessClient:
         if len(work) <= 1 or getattr(_pool_thread, "active", False):
             results = [read(item) for item in work]
         else:
-            results = list(self._pool().map(read, work))
+            # Each read runs in a copy of the caller's context: logs keep the request's id.
+            context = contextvars.copy_context()
+            results = list(self._pool().map(lambda item: context.copy().run(read, item), work))
         if not return_exceptions:
             for value in results:
                 if isinstance(value, _Raised):
