@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import cast
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -31,7 +32,12 @@ from deployments_app.models import (
 from deployments_app.models.approvals import standing_approvals
 from deployments_app.pipeline import pipeline_order
 from deployments_app.services import page_cache, policies, records
-from deployments_app.services.history import live_since_and_previous
+from deployments_app.services.history import (
+    Direction,
+    builds_ran,
+    live_since_and_previous,
+    promotion_direction,
+)
 from deployments_app.services.records import EnvironmentNote
 from deployments_app.services.serverless import ServerlessClient, get_client
 from deployments_app.services.serverless_errors import NotFound, ServerlessError
@@ -51,7 +57,11 @@ DEFAULT_HISTORY_PAGE_SIZE = 50
 
 
 class Comparison(StrEnum):
-    """How an environment's live build compares with the previous environment's."""
+    """How an environment's live build compares with the previous environment's.
+
+    Read off which way promoting the previous environment's build here would move this
+    one (history.promotion_direction): forward means this one is behind.
+    """
 
     SAME = "same"
     AHEAD = "ahead"
@@ -72,8 +82,10 @@ class EnvironmentCell:
     # Compared with the previous environment in the pipeline.
     comparison: Comparison | None = None
     compared_with: str | None = None
-    # The environment after this one in the pipeline: where "Promote" sends the build.
+    # The environment after this one in the pipeline: where "Promote" sends the build,
+    # and which way that moves it (backward: it runs a newer build than this one).
     next_environment: Environment | None = None
+    promotion: Direction | None = None
     # What our own records say: rolled back, cleared, or changed outside the dashboard.
     note: EnvironmentNote = field(default_factory=EnvironmentNote)
     # Its policy, freeze and requests: protected, frozen, awaiting approval, break-glass.
@@ -88,6 +100,11 @@ class EnvironmentCell:
             and self.build.status == BUILD_COMPLETED
             and self.next_environment.build_sid != self.build.sid
         )
+
+    @property
+    def promotes_backward(self) -> bool:
+        """Promoting would move the next environment back to an older build."""
+        return self.can_be_promoted and self.promotion == Direction.BACKWARD
 
     @property
     def build_sid(self) -> str | None:
@@ -140,17 +157,18 @@ def _pipeline_overrides(service_sids: Sequence[str]) -> dict[str, list[str]]:
     return {p.service_sid: p.order for p in pipelines}
 
 
-def _compare(cell_build: Build | None, earlier: EnvironmentCell | None) -> Comparison | None:
-    if earlier is None or earlier.is_empty or cell_build is None:
-        return None
-    if earlier.build_sid == cell_build.sid:
-        return Comparison.SAME
-    earlier_date = earlier.build.date_created if earlier.build else None
-    if earlier_date is None or cell_build.date_created is None:
-        return Comparison.DIFFERENT
-    if cell_build.date_created < earlier_date:
-        return Comparison.BEHIND
-    return Comparison.AHEAD
+# An environment compared with the one before it, by which way promoting that one's
+# build here would go.
+_COMPARED = {
+    Direction.SAME: Comparison.SAME,
+    Direction.FORWARD: Comparison.BEHIND,
+    Direction.BACKWARD: Comparison.AHEAD,
+    Direction.UNKNOWN: Comparison.DIFFERENT,
+}
+
+
+def _created(builds: Mapping[str, Build]) -> dict[str, datetime | None]:
+    return {sid: build.date_created for sid, build in builds.items()}
 
 
 def overview(*, query: str = "") -> Overview:
@@ -278,7 +296,10 @@ def _service_rows(
             continue
         live = [env for env in result if env.build_sid]
         pending = any(env.sid not in details.facts or env.build_sid not in builds for env in live)
+        created = _created(builds)
         cells: list[EnvironmentCell] = []
+        # Which way promoting the previous cell's build into each cell would move it.
+        arrivals: list[Direction | None] = []
         for env in pipeline_order(result, overrides.get(service.sid, ())):
             earlier = cells[-1] if cells else None
             build = builds.get(env.build_sid or "")
@@ -291,20 +312,32 @@ def _service_rows(
             )
             if isinstance(facts, ServerlessError):
                 cells.append(replace(cell, error=facts.user_message))
+                arrivals.append(None)
                 continue
             deployment = facts.live if facts else None
+            arrival = None
+            if earlier is not None and not earlier.is_empty and build is not None:
+                arrival = promotion_direction(
+                    source_build_sid=earlier.build_sid,
+                    target_build_sid=env.build_sid,
+                    created=created,
+                    target_ran=facts.ran if facts else (),
+                )
+            arrivals.append(arrival)
             cells.append(
                 replace(
                     cell,
                     live_since=deployment.date_created if deployment else None,
                     previous_build_sid=facts.previous_build_sid if facts else None,
                     deployed_by=who.get(deployment.sid) if deployment else None,
-                    comparison=_compare(build, earlier),
+                    comparison=_COMPARED[arrival] if arrival else None,
                     compared_with=earlier.environment.unique_name if earlier else None,
                 )
             )
         linked = [
-            replace(cell, next_environment=cells[i + 1].environment if i + 1 < len(cells) else None)
+            replace(cell, next_environment=cells[i + 1].environment, promotion=arrivals[i + 1])
+            if i + 1 < len(cells)
+            else cell
             for i, cell in enumerate(cells)
         ]
         rows.append(ServiceRow(service=service, cells=tuple(linked), pending=pending))
@@ -480,6 +513,8 @@ class BuildDetail:
     environments: tuple[Environment, ...]
     # Environments that ran this build before and run another one now.
     ran_before_in: tuple[Environment, ...] = ()
+    # Which way promoting this build would move each other environment, by SID.
+    directions: Mapping[str, Direction] = field(default_factory=dict)
     as_of: datetime | None = None
 
     @property
@@ -499,6 +534,13 @@ class BuildDetail:
             return ()
         later = self.environments[self.environments.index(source) + 1 :]
         return tuple(e for e in later if e.build_sid != self.build.sid)
+
+    @property
+    def promote_choices(self) -> tuple[tuple[Environment, bool], ...]:
+        """Each promote target, and whether promoting moves it back to an older build."""
+        return tuple(
+            (e, self.directions.get(e.sid) == Direction.BACKWARD) for e in self.promote_targets
+        )
 
     @property
     def redeploy_targets(self) -> tuple[Environment, ...]:
@@ -526,20 +568,41 @@ def build_detail(*, service_sid: str, build_sid: str) -> BuildDetail:
     ordered = tuple(
         pipeline_order(environments, _pipeline_overrides([service_sid]).get(service_sid, ()))
     )
-    # Where this build ran before (a rollback target): the histories, read concurrently.
+    # Where this build ran before (a rollback target), and the builds live there (which
+    # way a promotion would move them): the histories and the builds, read concurrently.
     elsewhere = [e for e in ordered if e.build_sid and e.build_sid != build.sid]
     reads.preload(e.sid for e in elsewhere)
 
-    def ran_here(env: Environment) -> bool:
-        return any(d.build_sid == build.sid for d in reads.history(service_sid, env.sid))
+    def read_more(item: Environment | None) -> object:
+        if item is None:
+            return reads.builds(service_sid, {e.build_sid or "" for e in elsewhere})
+        return builds_ran(reads.history(service_sid, item.sid))
 
-    ran = client.read_many(ran_here, elsewhere) if build.status == BUILD_COMPLETED else []
+    ran: list[tuple[str, ...]] = []
+    directions: dict[str, Direction] = {}
+    if build.status == BUILD_COMPLETED and elsewhere:
+        live_builds, *found = client.read_many(read_more, [None, *elsewhere])
+        assert isinstance(live_builds, dict)
+        ran = [cast("tuple[str, ...]", r) for r in found]
+        created = _created({**live_builds, build.sid: build})
+        directions = {
+            e.sid: promotion_direction(
+                source_build_sid=build.sid,
+                target_build_sid=e.build_sid,
+                created=created,
+                target_ran=builds,
+            )
+            for e, builds in zip(elsewhere, ran, strict=True)
+        }
     return BuildDetail(
         service=service,
         build=build,
         running_in=tuple(e for e in ordered if e.build_sid == build.sid),
         environments=ordered,
-        ran_before_in=tuple(e for e, yes in zip(elsewhere, ran, strict=False) if yes),
+        ran_before_in=tuple(
+            e for e, builds in zip(elsewhere, ran, strict=False) if build.sid in builds
+        ),
+        directions=directions,
         as_of=reads.as_of or timezone.now(),
     )
 
@@ -559,10 +622,17 @@ class ActionPreview:
     # The target's policy, and the freeze in force there now.
     policy: EnvironmentPolicy | None = None
     freeze: policies.Freeze | None = None
+    # For a promotion: which way it moves the target (backward: to an older build).
+    direction: Direction | None = None
 
     @property
     def needs_approval(self) -> bool:
         return bool(self.policy and self.policy.protected)
+
+    @property
+    def moves_back(self) -> bool:
+        """A promotion that moves the target back to an older build: it needs a reason."""
+        return self.is_promote and self.direction == Direction.BACKWARD
 
     @property
     def freeze_message(self) -> str:
@@ -579,6 +649,11 @@ class ActionPreview:
     @property
     def asks_reason(self) -> bool:
         return self.action == AuditEntry.Action.REDEPLOY
+
+    @property
+    def reason_required(self) -> bool:
+        """Approvers read it; a step back is explained (services/deployments.py refuses it bare)."""
+        return self.needs_approval or self.moves_back
 
     @property
     def verb(self) -> str:
@@ -631,6 +706,20 @@ def action_preview(
     if source is not None:
         build_sid = source.build_sid
     builds = reads.builds(service_sid, {build_sid or "", environment.build_sid or ""})
+    direction = None
+    if action == AuditEntry.Action.PROMOTE:
+        # By the builds' dates; the target's history only when they cannot tell (rare).
+        def direction_of(target_ran: Sequence[str]) -> Direction:
+            return promotion_direction(
+                source_build_sid=build_sid,
+                target_build_sid=environment.build_sid,
+                created=_created(builds),
+                target_ran=target_ran,
+            )
+
+        direction = direction_of(())
+        if direction == Direction.UNKNOWN and environment.build_sid:
+            direction = direction_of(builds_ran(reads.history(service_sid, environment_sid)))
     policy = policies.policy_for(
         service_sid=service_sid, environment_name=environment.unique_name or ""
     )
@@ -644,6 +733,7 @@ def action_preview(
         clear_entry=clear_entry,
         policy=policy,
         freeze=policies.active_freeze(policy),
+        direction=direction,
     )
 
 
@@ -756,6 +846,8 @@ class RequestDetail:
     live_build: Build | None
     requested_build: Build | None
     read_error: str = ""
+    # A promotion that would move the target back to an older build (by the builds' dates).
+    moves_back: bool = False
 
     @property
     def target_changed(self) -> bool:
@@ -785,6 +877,16 @@ def request_detail(*, request_id: int) -> RequestDetail:
         )
     except ServerlessError as exc:
         read_error = exc.user_message
+    moves_back = (
+        request.action == AuditEntry.Action.PROMOTE
+        and live_now is not None
+        and promotion_direction(
+            source_build_sid=request.build_sid,
+            target_build_sid=live_now.build_sid,
+            created=_created(builds),
+        )
+        == Direction.BACKWARD
+    )
     return RequestDetail(
         request=request,
         approvals=tuple(request.approvals.select_related("approver").order_by("created_at")),
@@ -795,4 +897,5 @@ def request_detail(*, request_id: int) -> RequestDetail:
         live_build=builds.get(live_now.build_sid or "") if live_now else None,
         requested_build=builds.get(request.build_sid),
         read_error=read_error,
+        moves_back=moves_back,
     )

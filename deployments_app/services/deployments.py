@@ -17,7 +17,7 @@ Buttons, management commands and (later) approved requests all come through here
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
@@ -28,6 +28,7 @@ from django.utils import timezone
 from deployments_app import roles
 from deployments_app.models import AuditEntry, DeploymentRecord, EnvironmentPolicy, PromotionRequest
 from deployments_app.services import page_cache, policies, reconcile, records, requests
+from deployments_app.services.history import Direction, builds_ran, promotion_direction
 from deployments_app.services.locks import LockBusy, LockUnavailable, environment_lock
 from deployments_app.services.serverless import ServerlessClient, get_client
 from deployments_app.services.serverless_errors import (
@@ -225,11 +226,17 @@ def deployment_promote(
         audit.plan(build_sid=source.build_sid, live_before=target.build_sid)
         if target.build_sid == source.build_sid:
             return audit.noop()
-        # The build is known only now: a second round trip.
+        # The build is known only now: a second round trip, with the target's live build
+        # (its date tells whether this moves the target back).
         build_sid = source.build_sid
-        _require_deployable(
-            audit, audit.read(lambda: _build_or_none(client, service_sid, build_sid)), build_sid
+        build, live = audit.read(
+            lambda: client.read_many(
+                lambda sid: _build_or_none(client, service_sid, sid) if sid else None,
+                [build_sid, target.build_sid or ""],
+            )
         )
+        _require_deployable(audit, build, build_sid)
+        _require_reason_to_go_back(audit, client, target, build, live)
         return _guarded_deploy(audit, client, target)
 
 
@@ -408,6 +415,57 @@ def _require_deployable(audit: _Audit, build: Build | None, build_sid: str) -> N
             f"Build {build.sid} is {build.status or 'in an unknown state'}, not completed; "
             "only completed builds can be deployed."
         )
+
+
+def _require_reason_to_go_back(
+    audit: _Audit,
+    client: ServerlessClient,
+    target: Environment,
+    build: Build | None,
+    live: Build | None,
+) -> None:
+    """A promotion that moves the target back to an older build must say why.
+
+    After a rollback of the source, its Promote would undo the target's newer build; that
+    can be right (the same fault is there too), but never by accident. Which way it goes
+    is history.promotion_direction's one definition, as the overview and the dialog show
+    it: the builds' dates, and the target's history only when they cannot tell.
+    """
+    if audit.fields["reason"] or build is None or not target.build_sid:
+        return
+    created = {b.sid: b.date_created for b in (build, live) if b is not None}
+
+    def direction(target_ran: Collection[str] = ()) -> Direction:
+        return promotion_direction(
+            source_build_sid=build.sid,
+            target_build_sid=target.build_sid,
+            created=created,
+            target_ran=target_ran,
+        )
+
+    found = direction()
+    if found == Direction.UNKNOWN:
+        found = direction(
+            audit.read(
+                lambda: builds_ran(
+                    client.deployment_iter(
+                        service_sid=audit.service_sid,
+                        environment_sid=target.sid,
+                        page_size=1000,
+                    )
+                )
+            )
+        )
+    if found == Direction.BACKWARD:
+        raise audit.refuse(
+            f"Reason: required, because this moves {_name(target)} back to an older build "
+            f"({_created_line(build)} ← {_created_line(live) if live else target.build_sid})."
+        )
+
+
+def _created_line(build: Build) -> str:
+    when = f" created {build.date_created:%Y-%m-%d %H:%M} UTC" if build.date_created else ""
+    return f"{build.sid}{when}"
 
 
 # --- the environment's policy: freeze, promotion order, approvals ----------------------------

@@ -1,4 +1,5 @@
-"""What a deployment history says: the one definition of "live since" and "the build before".
+"""What a deployment history says: the one definition of "live since", "the build before",
+and which way a promotion moves its target.
 
 Pure functions over the client's Deployment results. Twilio does not document the order
 of the Deployments list, so every answer here sorts by (date_created, sid), newest first:
@@ -7,12 +8,20 @@ two deployments in the same second are told apart by their SID, the same way eve
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from .serverless_types import Deployment
 
-__all__ = ["live_since_and_previous", "newest_first", "newest_of"]
+__all__ = [
+    "Direction",
+    "builds_ran",
+    "live_since_and_previous",
+    "newest_first",
+    "newest_of",
+    "promotion_direction",
+]
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
@@ -49,3 +58,52 @@ def live_since_and_previous(
         (d.build_sid for d in ordered[live_index + 1 :] if d.build_sid != live_build_sid), None
     )
     return ordered[live_index], previous
+
+
+def builds_ran(history: Iterable[Deployment]) -> tuple[str, ...]:
+    """Every build the environment ran, newest first, each once (a clear is not a build)."""
+    seen: dict[str, None] = {}
+    for deployment in newest_first(history):
+        if deployment.build_sid:
+            seen.setdefault(deployment.build_sid, None)
+    return tuple(seen)
+
+
+class Direction(StrEnum):
+    """Which way promoting the source's build moves the target."""
+
+    SAME = "same"  # the target runs it already
+    FORWARD = "forward"  # to a newer build (or into an empty environment)
+    BACKWARD = "backward"  # back to an older build
+    UNKNOWN = "unknown"  # neither the builds' dates nor the target's history tell
+
+
+def promotion_direction(
+    *,
+    source_build_sid: str | None,
+    target_build_sid: str | None,
+    created: Mapping[str, datetime | None],
+    target_ran: Collection[str] = (),
+) -> Direction:
+    """Whether deploying the source's build to the target moves the target forward or back.
+
+    Builds are ordered by when Twilio created them (`created`, their `date_created` by
+    SID): a build is a service's code at one moment, so an older build is older code,
+    whatever the order the environments ran them in. A rolled-back source runs an older
+    build than a target that kept the newer one, and promoting it moves the target back.
+    When the dates cannot tell (one is unknown, or both fall in the same second), the
+    target's history can: a build it ran before (`target_ran`, see `builds_ran`) and left
+    for the one it runs now is a step back.
+    """
+    if not source_build_sid:
+        return Direction.UNKNOWN
+    if source_build_sid == target_build_sid:
+        return Direction.SAME
+    if not target_build_sid:
+        return Direction.FORWARD
+    source_date, target_date = created.get(source_build_sid), created.get(target_build_sid)
+    if source_date is not None and target_date is not None and source_date != target_date:
+        return Direction.FORWARD if source_date > target_date else Direction.BACKWARD
+    if source_build_sid in target_ran:
+        return Direction.BACKWARD
+    return Direction.UNKNOWN

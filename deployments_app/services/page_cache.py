@@ -3,8 +3,9 @@
 Two lifetimes. What is live where (the service list, environment lists, histories, a
 history's first page) is kept for `DASHBOARD_LIVE_CACHE_SECONDS`. What never changes is
 kept for `DASHBOARD_IMMUTABLE_CACHE_SECONDS`: completed and failed builds, and the facts an
-environment's history gives about its live build (live since, the build before), stored
-with the environment state they were computed for and used only while it still holds.
+environment's history gives about its live build (live since, the build before, the builds
+it ran), stored with the environment state they were computed for and used only while it
+still holds.
 
 Never stale after our own writes: every deployment the dashboard makes, from any worker or
 the CLI, forgets exactly the entries it changed (`forget_environment`, called by
@@ -36,7 +37,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from deployments_app.models import PageEpoch
-from deployments_app.services.history import live_since_and_previous
+from deployments_app.services.history import builds_ran, live_since_and_previous
 from deployments_app.services.serverless import ServerlessClient
 from deployments_app.services.serverless_errors import ServerlessError
 from deployments_app.services.serverless_types import (
@@ -80,6 +81,10 @@ class LiveFacts:
     state: tuple[str, str]  # (build_sid, date_updated) when computed
     live: Deployment | None
     previous_build_sid: str | None
+    # Every build it ran, newest first, each once: which way a promotion into it goes
+    # when the builds' dates cannot tell (history.promotion_direction). At most one SID
+    # per build of the service; facts kept before this field existed read it as ().
+    ran: tuple[str, ...] = ()
 
     @staticmethod
     def state_of(environment: Environment) -> tuple[str, str]:
@@ -512,13 +517,12 @@ class PageReads:
             if isinstance(done, LiveFacts) and done.state == state:
                 return done
             service_sid = env.service_sid or ""
-            history = self._cached_history(env.sid)
-            found = live_since_and_previous(history or (), env.build_sid)
+            history = self._cached_history(env.sid) or []
+            found = live_since_and_previous(history, env.build_sid)
             if found[0] is None:  # none cached, or older than this environment list
-                found = live_since_and_previous(
-                    self._read_history(service_sid, env.sid), env.build_sid
-                )
-            facts = LiveFacts(state, *found)
+                history = self._read_history(service_sid, env.sid)
+                found = live_since_and_previous(history, env.build_sid)
+            facts = LiveFacts(state, *found, ran=builds_ran(history))
             if facts.live is not None:  # else Twilio's history lacks it: do not keep that
                 cache.set(key, facts, timeout=_immutable_seconds())
             return facts

@@ -97,15 +97,27 @@ def deployed_by(username: str | None) -> SafeString:
     return SafeString('<span class="muted">outside the dashboard</span>')
 
 
-@register.simple_tag
-def comparison_badge(cell: EnvironmentCell) -> SafeString:
-    if cell.comparison is None:
-        return SafeString("")
-    style, label, title = _COMPARISONS[cell.comparison]
-    name = cell.compared_with or ""
+def _comparison(comparison: Comparison, name: str) -> SafeString:
+    style, label, title = _COMPARISONS[comparison]
     return format_html(
         '<span class="badge badge--{}" title="{}">{}</span>',
         style,
         title.format(name=name),
         label.format(name=name),
     )
+
+
+@register.simple_tag
+def comparison_badge(cell: EnvironmentCell) -> SafeString:
+    """The cell compared with the environment before it in the pipeline."""
+    if cell.comparison is None:
+        return SafeString("")
+    return _comparison(cell.comparison, cell.compared_with or "")
+
+
+@register.simple_tag
+def promotion_badge(cell: EnvironmentCell) -> SafeString:
+    """Beside Promote: "behind production" when the next environment runs a newer build."""
+    if not cell.promotes_backward or cell.next_environment is None:
+        return SafeString("")
+    return _comparison(Comparison.BEHIND, cell.next_environment.unique_name or "")

@@ -326,3 +326,39 @@ def test_from_the_command_line_success_is_one_line(seed, rita, capsys, monkeypat
     assert captured.out.startswith("Cleared dev (deployment ZD")
     assert captured.out.count("\n") == 1
     assert captured.err == ""
+
+
+def test_promote_back_to_an_older_build_needs_its_reason(seed, rita):
+    """After stage is rolled back, promoting it moves production back: --reason says why."""
+    stage, production = (
+        seed.env("sms-notifications", "stage"),
+        seed.env("sms-notifications", "production"),
+    )
+    newer = seed.store.build(production.build_sid)
+    older = next(
+        b
+        for b in seed.store.builds(stage.service_sid)
+        if b.status == "completed" and b.date_created < newer.date_created
+    )
+    seed.store.deploy(stage.sid, older.sid)
+
+    message = refused("promote", "sms-notifications", "stage", "production", "--as", "rita")
+    assert message.startswith("Reason: required, because this moves production back")
+    assert seed.env("sms-notifications", "production").build_sid == newer.sid
+
+    output = run(
+        "promote",
+        "sms-notifications",
+        "stage",
+        "production",
+        "--as",
+        "rita",
+        "--reason",
+        "the 5xx are in production too",
+    )
+    assert output.startswith(f"Promoted {older.sid} in production")
+    assert seed.env("sms-notifications", "production").build_sid == older.sid
+    refusal, success = AuditEntry.objects.order_by("id")
+    assert (refusal.outcome, refusal.via, refusal.reason) == ("refused", "cli", "")
+    assert (success.outcome, success.via) == ("succeeded", "cli")
+    assert success.reason == "the 5xx are in production too"

@@ -125,7 +125,8 @@ def test_promote_deploys_the_source_build_and_records_who_did_it(upstream, manag
         )
     ]
     # One pass: the service and both environments read once (one concurrent round),
-    # then the source's build; nothing read twice.
+    # then the source's build and the target's live build (which way it moves, by their
+    # dates) in a second round; nothing read twice.
     service_path = f"/v1/Services/{dev.service_sid}"
     assert sorted(r.path for r in sent(upstream) if r.method == "GET") == sorted(
         [
@@ -133,6 +134,7 @@ def test_promote_deploys_the_source_build_and_records_who_did_it(upstream, manag
             f"{service_path}/Environments/{stage.sid}",
             f"{service_path}/Environments/{dev.sid}",
             f"{service_path}/Builds/{dev.build_sid}",
+            f"{service_path}/Builds/{stage.build_sid}",
         ]
     )
     newest = upstream.store.deployments(stage.sid)[0]
