@@ -112,7 +112,7 @@ def _account(client: ServerlessClient) -> str:
     # Keys name the account (and the API base) so that several accounts can share a cache.
     config = client.config
     seed = f"{config.base_url}|{config.account_sid or ''}".encode()
-    return "sv:" + hashlib.sha256(seed).hexdigest()[:16]
+    return f"sv{SCHEMA}:" + hashlib.sha256(seed).hexdigest()[:16]
 
 
 # --- single-flight ---------------------------------------------------------------------------
@@ -152,6 +152,9 @@ def _single_flight(key: str, read: Callable[[], T]) -> T:
 # concurrent read, is never served again; nothing else is touched. Epochs are rows
 # (PageEpoch): every process sees a committed write at once, whatever the cache backend.
 
+# Bumped whenever a cached value's shape changes (LiveFacts, _Stamped, ...): a shared Redis
+# then holds the old shapes under keys the new code never reads.
+SCHEMA = 2
 RENDERED_SECONDS = 120  # a rendered fragment's key names its minute: no use after that
 ACCOUNT = "account"  # the Refresh button's scope: every live entry
 RECORDS = "records"  # bumped after every commit that wrote the dashboard's own records
