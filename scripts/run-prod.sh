@@ -17,42 +17,16 @@ export WHITENOISE_USE_FINDERS=false
 WORKERS=${GUNICORN_WORKERS:-3}
 THREADS=${GUNICORN_THREADS:-8}
 mkdir -p var
+source scripts/demo-common.sh
+require_free_ports
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in "$EMULATOR_PORT" "$DASHBOARD_PORT"; do
-  if port_busy "$port"; then
-    echo "Port $port is already in use: stop what runs there (make run?) and try again." >&2
-    exit 1
-  fi
-done
-
-"$PY" manage.py check --database default
 "$PY" manage.py migrate --noinput
 "$PY" manage.py collectstatic --noinput --verbosity 0
 "$PY" manage.py seed_demo_users
 
-pids=()
-stop() {
-  trap - INT TERM EXIT
-  echo
-  echo "Stopping gunicorn and the emulator..."
-  # SIGTERM: gunicorn's gthread workers can hang on SIGINT/SIGQUIT (see the README).
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap stop INT TERM EXIT
-
-"$PY" -m serverless_emulator --host 127.0.0.1 --port "$EMULATOR_PORT" \
-  --seed demo --state var/emulator-state-prod.json &
-pids+=($!)
-for _ in $(seq 1 50); do port_busy "$EMULATOR_PORT" && break; sleep 0.1; done
-port_busy "$EMULATOR_PORT" || { echo "The emulator did not start." >&2; exit 1; }
-
-"$PY" manage.py reconcile || echo "(reconcile could not read everything; starting anyway)"
-"$PY" manage.py seed_demo_policies || echo "(could not seed the demo policies; starting anyway)"
-"$PY" manage.py seed_demo_history || echo "(could not seed the demo history; starting anyway)"
-( while sleep 60; do "$PY" manage.py reconcile >/dev/null 2>&1 || true; done ) &
-pids+=($!)
+trap stop_all INT TERM EXIT
+start_emulator var/emulator-state-prod.json
+seed_and_reconcile
 
 echo
 echo "Dashboard: http://127.0.0.1:$DASHBOARD_PORT on gunicorn ($WORKERS workers x $THREADS threads),"
