@@ -16,7 +16,7 @@ require_free_ports
 "$PY" manage.py seed_demo_users
 
 trap stop_all INT TERM EXIT
-start_emulator var/emulator-state.json
+start_emulator "${EMULATOR_STATE:-var/emulator-state.json}"
 seed_and_reconcile
 
 echo
