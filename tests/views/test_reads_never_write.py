@@ -190,6 +190,7 @@ def urls_to_read(s) -> dict[str, list[str]]:
         ],
         "audit/export.csv": ["/audit/export.csv", "/audit/export.csv?since=garbage"],
         "healthz": ["/healthz"],
+        "favicon.ico": ["/favicon.ico"],
         "accounts/login/": ["/accounts/login/"],
         "accounts/logout/": ["/accounts/logout/"],
     }
