@@ -33,7 +33,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError, ProgrammingError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import F
 from django.utils import timezone
 
 from deployments_app.models import PageEpoch
@@ -164,9 +163,22 @@ def _scope(account: str, name: str) -> str:
     return f"{account}:{name}"
 
 
-def _bump(*scopes: str) -> None:
-    PageEpoch.objects.bulk_create([PageEpoch(scope=s) for s in scopes], ignore_conflicts=True)
-    PageEpoch.objects.filter(scope__in=scopes).update(value=F("value") + 1)
+def _bump(*scopes: str, using: str = "default") -> None:
+    """Add one to each scope's epoch (a new row starts at 1).
+
+    Plain SQL with no transaction of its own: `records_written` runs it while the
+    statement that wrote may still be read (an INSERT ... RETURNING), where a commit of
+    its own would fail.
+    """
+    table = connections[using].ops.quote_name(_EPOCH_TABLE)
+    with connections[using].cursor() as cursor:
+        for scope in scopes:
+            cursor.execute(f"UPDATE {table} SET value = value + 1 WHERE scope = %s", [scope])  # noqa: S608
+            if cursor.rowcount == 0:
+                cursor.execute(
+                    f"INSERT INTO {table} (scope, value) VALUES (%s, 1) ON CONFLICT DO NOTHING",  # noqa: S608
+                    [scope],
+                )
 
 
 def forget_environment(client: ServerlessClient, *, service_sid: str, environment_sid: str) -> None:
@@ -186,20 +198,9 @@ def forget_account(client: ServerlessClient) -> None:
 
 
 def records_written(using: str = "default") -> None:
-    """A commit wrote our records (audit, states, policies, requests): rendered pages lapse.
-
-    Plain SQL with no transaction of its own: it may run while the statement that wrote
-    is still being read (an INSERT ... RETURNING), where committing would fail.
-    """
-    table = connections[using].ops.quote_name(_EPOCH_TABLE)
+    """A commit wrote our records (audit, states, policies, requests): rendered pages lapse."""
     try:
-        with connections[using].cursor() as cursor:
-            cursor.execute(f"UPDATE {table} SET value = value + 1 WHERE scope = %s", [RECORDS])  # noqa: S608
-            if cursor.rowcount == 0:
-                cursor.execute(
-                    f"INSERT INTO {table} (scope, value) VALUES (%s, 1) ON CONFLICT DO NOTHING",  # noqa: S608
-                    [RECORDS],
-                )
+        _bump(RECORDS, using=using)
     except (OperationalError, ProgrammingError):
         # Before migrate has made the table (the earlier migrations write rows too).
         logger.debug("No page epochs table yet", exc_info=True)
