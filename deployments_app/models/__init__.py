@@ -261,6 +261,30 @@ class PageEpoch(models.Model):
         return f"{self.scope}: {self.value}"
 
 
+class BuildLabel(models.Model):
+    """A name for a release: Twilio builds have none, so the dashboard keeps one.
+
+    Keyed by the build SID alone (unique across Twilio), so CI can label a build with
+    `manage.py label BUILD_SID TEXT` knowing nothing else.
+    """
+
+    build_sid = models.CharField("build SID", max_length=34, unique=True)
+    label = models.CharField(
+        max_length=80, help_text="What the team calls it, e.g. v1.8.2 · 3f2a91c."
+    )
+    note = models.CharField(
+        max_length=300, blank=True, help_text='Optional, e.g. "retry SMS on 30007".'
+    )
+    updated_by = models.CharField(max_length=150, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["build_sid"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.build_sid})"
+
+
 from deployments_app.models.approvals import (  # noqa: E402  (models of this app, registered here)
     Approval,
     EnvironmentPolicy,
@@ -273,6 +297,7 @@ __all__ = [
     "AppendOnlyError",
     "Approval",
     "AuditEntry",
+    "BuildLabel",
     "DeploymentRecord",
     "EnvironmentLock",
     "EnvironmentPolicy",
