@@ -5,6 +5,7 @@ from django.http import HttpRequest
 
 from deployments_app.roles import APPROVE_PERMISSION, user_role
 from deployments_app.services.deployments import user_can_clear, user_can_deploy
+from deployments_app.services.labels import LabelBook
 
 
 def product(request: HttpRequest) -> dict[str, object]:
@@ -18,4 +19,6 @@ def product(request: HttpRequest) -> dict[str, object]:
         "can_deploy": user_can_deploy(request.user),
         "can_clear": user_can_clear(request.user),
         "is_approver": request.user.is_authenticated and request.user.has_perm(APPROVE_PERMISSION),
+        # Release labels, read on the first build link a page renders.
+        "build_labels": LabelBook(),
     }

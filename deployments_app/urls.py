@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from deployments_app import converters
-from deployments_app.views import actions, approvals, audit, health, pages, refresh
+from deployments_app.views import actions, approvals, audit, health, labels, pages, refresh
 
 register_converter(converters.ServiceSidConverter, "service_sid")
 register_converter(converters.EnvironmentSidConverter, "environment_sid")
@@ -21,6 +21,11 @@ urlpatterns = [
         "services/<service_sid:service_sid>/builds/<build_sid:build_sid>/",
         pages.build_detail,
         name="build",
+    ),
+    path(
+        "services/<service_sid:service_sid>/builds/<build_sid:build_sid>/label/",
+        labels.build_label,
+        name="build_label",
     ),
     # Deployment actions: GET renders the confirmation dialog (changes nothing),
     # POST performs the action.

@@ -11,11 +11,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import template
+from django.template import Context
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from deployments_app.selectors import Comparison, EnvironmentCell
+from deployments_app.services.labels import Label, LabelBook
 from deployments_app.services.serverless_types import (
     BUILD_BUILDING,
     BUILD_COMPLETED,
@@ -61,19 +63,51 @@ def url_with(name: str, *args: Any, **params: Any) -> str:
 # renders them hundreds of times, and an inclusion tag costs a template render each.
 
 
-@register.simple_tag
+@register.simple_tag(takes_context=True)
 def build_link(
-    service_sid: str, build_sid: str | None, empty: str = "nothing", css: str = ""
+    context: Context,
+    service_sid: str,
+    build_sid: str | None,
+    empty: str = "nothing",
+    css: str = "",
 ) -> SafeString:
-    """A build's short SID linking to its page (the full SID on hover), or `empty`."""
+    """A build's short SID linking to its page (the full SID on hover) and its label, or
+    `empty`."""
     if not build_sid:
         return format_html('<span class="muted">{}</span>', empty)
-    return format_html(
+    link = format_html(
         '<a class="{}" href="{}" title="{}">{}</a>',
         f"mono {css}".strip(),
         reverse("build", args=[service_sid, build_sid]),
         build_sid,
         short_sid(build_sid),
+    )
+    label = release_label(context, build_sid)
+    return format_html("{} {}", link, label) if label else link
+
+
+@register.simple_tag(takes_context=True)
+def label_of(context: Context, build_sid: str | None) -> Label | None:
+    """A build's label for a form or a test of it: `{% label_of sid as label %}`."""
+    book = context.get("build_labels")
+    return book.get(build_sid) if isinstance(book, LabelBook) else None
+
+
+@register.simple_tag(takes_context=True)
+def release_label(context: Context, build_sid: str | None, full: bool = False) -> SafeString:
+    """The team's name for a build (services/labels.py), its note on hover or, with
+    `full`, beside it; nothing for a build without one."""
+    label = label_of(context, build_sid)
+    if label is None:
+        return SafeString("")
+    if full and label.note:
+        return format_html(
+            '<span class="release-label">{}</span> <span class="release-note">“{}”</span>',
+            label.text,
+            label.note,
+        )
+    return format_html(
+        '<span class="release-label" title="{}">{}</span>', label.note or label.text, label.text
     )
 
 

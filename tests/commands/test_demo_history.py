@@ -76,3 +76,18 @@ def test_seeding_twice_changes_nothing(upstream):
         for s in upstream.store.services()
         for e in upstream.store.environments(s.sid)
     }
+
+
+def test_the_demo_names_every_build_and_shows_the_names_on_the_overview(upstream):
+    from deployments_app.models import BuildLabel
+
+    printed = seed()
+    builds = [b for s in upstream.store.services() for b in upstream.store.builds(s.sid)]
+    assert f"Labelled {len(builds)} builds" in printed
+    assert BuildLabel.objects.count() == len(builds)
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="release"))
+    stage = upstream.store.environment_named(upstream.store.service("ivr-flows").sid, "stage")
+    name = BuildLabel.objects.get(build_sid=stage.build_sid).label
+    assert name.startswith("v1.") and name in cell(overview(client), upstream, "ivr-flows", "stage")
+    assert "Labelled 0 builds" in seed()  # idempotent
