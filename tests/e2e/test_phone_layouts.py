@@ -100,12 +100,11 @@ def test_the_overview_folds_to_one_line_per_service_on_a_phone(
 ):
     page.set_viewport_size(PHONE)
     sign_in()
-    page.screenshot(path=str(SCREENSHOTS / "phone_overview_open_390.png"), full_page=True)
     summaries = page.locator("article.service summary.service__summary")
     assert summaries.count() == len(upstream.store.services())
-    for summary in summaries.all():
-        summary.click()
-    height = page.evaluate("document.documentElement.scrollHeight")
+    # Folded from the first look: one line per service.
+    expect(page.locator("details.service__details[open]")).to_have_count(0)
+    height = page.evaluate("() => document.documentElement.scrollHeight")
     page.screenshot(path=str(SCREENSHOTS / "phone_overview_folded_390.png"), full_page=True)
     assert height <= 1800, f"the folded overview is {height} px tall"
 
@@ -120,6 +119,17 @@ def test_the_overview_folds_to_one_line_per_service_on_a_phone(
     for env in envs:
         expect(page.locator(f"#cell-{env.sid}")).to_be_visible()
     expect(article.locator("[data-promote]").first).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "phone_overview_one_open_390.png"), full_page=True)
+
+    # The self-refresh re-renders every row: what the user opened stays open, the rest folded.
+    with page.expect_response(lambda r: r.request.headers.get("hx-request") == "true"):
+        page.evaluate("() => htmx.trigger(document.body, 'deploymentChanged')")
+    page.wait_for_timeout(300)
+    expect(page.locator("details.service__details[open]")).to_have_count(1)
+    expect(article.locator("details.service__details")).to_have_attribute("open", "")
+    article.locator("summary").click()  # folded again, and that is kept too
+    page.reload()
+    expect(page.locator("details.service__details[open]")).to_have_count(0)
 
     # On a desktop there is no summary to click: the cells show as they always did.
     page.set_viewport_size(DESKTOP)
