@@ -1,5 +1,9 @@
 """Every page and every action dialog through axe-core, at desktop and at phone width.
 
+Each scan also checks that nothing pushes the page sideways and saves a screenshot
+(artifacts/screenshots/accessibility_NN_<where>_<width>.png), the set to look at after
+a change to any page.
+
 axe-core is vendored as a test-only asset (tests/e2e/vendor/, see its README), injected
 into each page as it stands and run against WCAG 2 A and AA. A violation of impact
 serious or critical fails the test; the message names each one, where it is and how to
@@ -15,6 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from django.core.management import call_command
 from playwright.sync_api import expect
 
 from deployments_app.models import EnvironmentPolicy
@@ -56,6 +61,19 @@ class Scanner:
             # script it did not serve itself, and a <script> tag would be refused.
             page.evaluate(AXE_SOURCE)
         self.scanned.append(where)
+        # Every field and action reachable: nothing may push the page sideways, at either
+        # width (a table too wide for a phone scrolls inside its own box instead).
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        if overflow > 0:
+            self.findings.append(f"- {where}: the page is {overflow} px wider than the screen")
+        slug = re.sub(r"[^a-z0-9]+", "_", where.lower()).strip("_")[:60]
+        # The top of a long page (a 300-deployment history is 14,000 px on a phone).
+        height = min(page.evaluate("() => document.documentElement.scrollHeight"), 2400)
+        path = SCREENSHOTS / f"accessibility_{len(self.scanned):02d}_{slug}_{self.width}.png"
+        clip = {"x": 0, "y": 0, "width": self.width, "height": height}
+        page.screenshot(path=str(path), full_page=True, clip=clip)
         for violation in page.evaluate(AXE_RUN):
             nodes = "\n".join(
                 f"      {node['target']}\n        {' '.join(node['summary'].split())}"
@@ -110,6 +128,9 @@ def ivr(upstream, reconciled):
         service_sid=service.sid, environment_name="production", promote_from="stage"
     )
     dev = envs["dev"]
+    # Named releases, as the demo seed and CI leave them: the labels show on every page.
+    for n, build in enumerate(sorted(store.builds(service.sid), key=lambda b: b.date_created)):
+        call_command("label", build.sid, f"v1.{n}.0 · {build.sid[-7:]}", "--note", "demo")
     older = next(
         d.build_sid
         for d in store.deployments(dev.sid)
