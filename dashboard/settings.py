@@ -8,6 +8,8 @@ dashboard at the real Twilio needs only environment variables.
 from __future__ import annotations
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -82,6 +84,11 @@ TWILIO_API_SECRET = env_str("TWILIO_API_SECRET")
 # Seconds; every upstream call has both. A read that times out is not retried.
 TWILIO_CONNECT_TIMEOUT = env_float("TWILIO_CONNECT_TIMEOUT", 3.05, minimum=0.1)
 TWILIO_READ_TIMEOUT = env_float("TWILIO_READ_TIMEOUT", 10.0, minimum=0.1)
+# A page's reads, all together (services/upstream_budget.py): a slow Twilio makes a page
+# give up with a clear message, not hold it for one read timeout per link of its chain.
+DASHBOARD_PAGE_UPSTREAM_SECONDS = env_float(
+    "DASHBOARD_PAGE_UPSTREAM_SECONDS", TWILIO_READ_TIMEOUT, minimum=0.1
+)
 # Twilio limits concurrent requests per account; its own CLI keeps 10 in flight.
 TWILIO_MAX_CONCURRENCY = env_int("TWILIO_MAX_CONCURRENCY", 10, minimum=1)
 # Reads (never the deployment POST) are retried on 429/502/503/504 and connection errors:
@@ -146,6 +153,10 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "deployments_app",
+    # Sign-in throttling; its admin lists the locked-out attempts, and deleting one unlocks.
+    # After deployments_app: axes logs as it starts, and our log records (request id, user)
+    # are set up in deployments_app's ready().
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +177,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: it turns the login view's answer into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -250,6 +263,33 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Signed out after this many seconds without a request (each request renews it).
 # (deployments_app/session_idle.py renews an active session every five minutes.)
 SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_IDLE_SECONDS", 8 * 3600, minimum=600)
+
+# --- Sign-in throttling (django-axes) -----------------------------------------------------
+# Axes' backend comes first: it refuses a locked-out sign-in before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# This many failed sign-ins lock out a username from that address, and the address itself
+# (whatever usernames it tried), so guessing is stopped without letting anyone lock a
+# colleague out everywhere: the same user from another address still signs in.
+AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+# Minutes a lockout lasts; each further attempt during it starts the wait again. An
+# administrator unlocks at once: the admin's Access attempts, or
+# `manage.py axes_reset_username NAME` (or axes_reset_ip ADDRESS).
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+# The sign-in page itself says how long to wait (a 429), not a bare text.
+AXES_LOCKOUT_TEMPLATE = "registration/login.html"
+# Which address a sign-in comes from: the socket's (REMOTE_ADDR), or behind a proxy the one
+# header that proxy sets (e.g. HTTP_X_REAL_IP). Any other header is client-controlled.
+CLIENT_IP_HEADER = env_str("DJANGO_CLIENT_IP_HEADER")
+if CLIENT_IP_HEADER and not re.fullmatch(r"HTTP_[A-Z0-9_]+", CLIENT_IP_HEADER):
+    raise ImproperlyConfigured(
+        "DJANGO_CLIENT_IP_HEADER must name a request header as Django does, "
+        f"e.g. HTTP_X_REAL_IP, not {CLIENT_IP_HEADER!r}."
+    )
+AXES_CLIENT_IP_CALLABLE = "deployments_app.services.sign_in_audit.sign_in_client_ip"
 
 # --- Content-Security-Policy (django-csp) ------------------------------------------
 # Only the app's own scripts and styles (htmx is served from static/), no inline code,
@@ -342,4 +382,6 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    # Axes tells every sign-in at INFO; its failures and lockouts are warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

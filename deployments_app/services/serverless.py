@@ -48,6 +48,7 @@ from urllib3.util.retry import Retry
 
 from deployments_app.sids import is_service_ref, is_sid
 
+from . import upstream_budget
 from .history import newest_of
 from .serverless_config import MAX_PAGE_SIZE, PROJECT_NAME, ClientConfig
 from .serverless_errors import (
@@ -823,6 +824,14 @@ class ServerlessClient:
         headers = (
             {"Content-Type": "application/x-www-form-urlencoded"} if method == "POST" else None
         )
+        read_timeout = self.config.read_timeout
+        left = upstream_budget.remaining() if method == "GET" else None
+        if left is not None:
+            # A page's reads share one budget (services/upstream_budget.py); actions'
+            # POSTs are never cut short by it.
+            if left <= 0.05:
+                return _Outcome(error=self._budget_spent(method, path))
+            read_timeout = min(read_timeout, left)
         failure: _Outcome | None = None
         response: requests.Response | None = None
         self._call.attempts = 1
@@ -834,12 +843,15 @@ class ServerlessClient:
                 url,
                 data=urlencode(form) if form else ("" if method == "POST" else None),
                 headers=headers,
-                timeout=(self.config.connect_timeout, self.config.read_timeout),
+                timeout=(min(self.config.connect_timeout, read_timeout), read_timeout),
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
             if isinstance(exc, requests.ReadTimeout):
                 self._count(timeouts=1)
+            if read_timeout < self.config.read_timeout and isinstance(exc, requests.Timeout):
+                failure = _Outcome(error=self._budget_spent(method, path), ambiguous=True)
+                return failure
             # Classified here, raised by the caller outside this block: the requests
             # exception (whose frames hold the Authorization header) is not chained.
             failure = self._transport_failure(exc, method, path, self._call.attempts)
@@ -852,6 +864,9 @@ class ServerlessClient:
         assert response is not None
         logger.debug(_SENT, method, path, response.status_code, elapsed_ms, attempts)
         return self._classify(response, method, path, attempts)
+
+    def _budget_spent(self, method: str, path: str) -> UpstreamUnavailable:
+        return upstream_budget.spent(method=method, path=path, attempts=self._call.attempts)
 
     def _transport_failure(
         self, exc: requests.RequestException, method: str, path: str, attempts: int

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
@@ -16,6 +18,7 @@ from deployments_app.services.serverless_errors import (
     NotFound,
     ServerlessError,
 )
+from deployments_app.services.upstream_budget import page_budget
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +52,16 @@ def upstream_errors(view: View) -> View:
 
     @functools.wraps(view)
     def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Reads for a page share one upstream budget; an action's POST (and the reads that
+        # settle its outcome) are never cut short.
+        budget = (
+            page_budget(settings.DASHBOARD_PAGE_UPSTREAM_SECONDS)
+            if request.method == "GET"
+            else contextlib.nullcontext()
+        )
         try:
-            return view(request, *args, **kwargs)
+            with budget:
+                return view(request, *args, **kwargs)
         except ServerlessError as exc:
             logger.warning("Upstream failure in %s: %r", view.__name__, exc)
             if isinstance(exc, NotFound):
