@@ -89,5 +89,6 @@ def test_the_demo_names_every_build_and_shows_the_names_on_the_overview(upstream
     client.force_login(get_user_model().objects.get(username="release"))
     stage = upstream.store.environment_named(upstream.store.service("ivr-flows").sid, "stage")
     name = BuildLabel.objects.get(build_sid=stage.build_sid).label
-    assert name.startswith("v1.") and name in cell(overview(client), upstream, "ivr-flows", "stage")
+    assert name.startswith("v1.")
+    assert name in cell(overview(client), upstream, "ivr-flows", "stage")
     assert "Labelled 0 builds" in seed()  # idempotent

@@ -24,7 +24,8 @@ def test_labelling_from_ci_is_idempotent(upstream):
     assert "labelled" in label(build, "v1.8.2 · 3f2a91c", "--note", "retry SMS on 30007")
     assert "nothing changed" in label(build, "v1.8.2 · 3f2a91c", "--note", "retry SMS on 30007")
     row = BuildLabel.objects.get(build_sid=build)
-    assert (row.label, row.note, row.updated_by) == ("v1.8.2 · 3f2a91c", "retry SMS on 30007", "cli")
+    expected = ("v1.8.2 · 3f2a91c", "retry SMS on 30007", "cli")
+    assert (row.label, row.note, row.updated_by) == expected
     assert "labelled" in label(build, "v1.8.3")  # a new text replaces the old, note included
     assert BuildLabel.objects.get(build_sid=build).note == ""
     assert "label removed" in label(build, "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
@@ -12,12 +14,10 @@ pytestmark = pytest.mark.django_db
 
 
 def label(*args: str) -> None:
-    call_command("label", *args, stdout=open("/dev/null", "w"))
+    call_command("label", *args, stdout=io.StringIO())
 
 
-def test_the_label_shows_beside_the_sid_on_the_pages_that_name_the_build(
-    upstream, manager_client
-):
+def test_the_label_shows_beside_the_sid_on_the_pages_that_name_the_build(upstream, manager_client):
     service = upstream.store.service("ivr-flows")
     stage = upstream.store.environment_named(service.sid, "stage")
     label(stage.build_sid, "v2.0.0 · abc1234", "--note", "menu timeout 8 s")
@@ -54,10 +54,12 @@ def test_a_release_manager_names_a_build_from_its_page(upstream, manager_client)
     build = upstream.store.builds(service.sid)[0].sid
     url = f"/services/{service.sid}/builds/{build}/"
     response = manager_client.post(f"{url}label/", {"label": " v1.9.0  ", "note": "quieter"})
-    assert response.status_code == 302 and response["Location"] == url
+    assert response.status_code == 302
+    assert response["Location"] == url
     assert BuildLabel.objects.get(build_sid=build).label == "v1.9.0"
     page = manager_client.get(url).content.decode()
-    assert "Label saved." in page and 'value="v1.9.0"' in page
+    assert "Label saved." in page
+    assert 'value="v1.9.0"' in page
 
 
 def test_an_oversized_label_is_named_and_what_was_typed_is_kept(upstream, manager_client):
