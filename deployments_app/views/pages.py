@@ -18,6 +18,7 @@ from deployments_app.views.common import HtmxHttpRequest, is_partial, upstream_e
 
 
 @require_GET
+@upstream_errors
 def overview(request: HtmxHttpRequest) -> HttpResponse:
     query = forms.OverviewQueryForm(request.GET).query()
     # The rows are kept rendered while nothing they show has changed (page_cache.py);

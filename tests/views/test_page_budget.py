@@ -57,6 +57,16 @@ def test_the_overview_row_gives_up_within_its_budget(slow_upstream, manager_clie
     assert response.status_code < 500 or "answering too slowly" in response.content.decode()
 
 
+def test_the_overview_gives_up_within_its_budget_with_a_clear_message(
+    slow_upstream, manager_client
+):
+    response, elapsed = timed_get(manager_client, "/")
+    assert elapsed < 2 * READ_TIMEOUT, f"the overview took {elapsed:.1f} s"
+    body = response.content.decode()
+    assert "answering too slowly" in body
+    assert "Traceback" not in body
+
+
 def test_the_page_reads_normally_again_once_twilio_is_fast(slow_upstream, manager_client):
     service = slow_upstream.store.service("ivr-flows")
     stage = slow_upstream.store.environment_named(service.sid, "stage")
