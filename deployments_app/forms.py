@@ -61,8 +61,12 @@ def errors_sentence(form: forms.Form) -> str:
     """The form's errors as one sentence per field, each naming its field."""
     parts = []
     for name, errors in form.errors.items():
+        text = " ".join(str(e) for e in errors)
+        if name not in form.fields:  # a rule between fields (clean()): no field to name
+            parts.append(text)
+            continue
         label = form.fields[name].label or name.replace("_", " ").capitalize()
-        parts.append(f"{label}: {' '.join(str(e) for e in errors)}")
+        parts.append(f"{label}: {text}")
     return " ".join(parts)
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import django
 import pytest
 from django.conf import settings as django_settings
+from django.http import HttpRequest
+from django.test import Client
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 # A loopback placeholder: nothing listens there, so a test that forgets to start an
@@ -34,6 +36,16 @@ _test = _database.setdefault("TEST", {})
 if _database["ENGINE"] != "django.db.backends.sqlite3" and not _test.get("NAME"):
     _test["NAME"] = f"test_{_database['NAME']}_{os.getpid()}"
 
+# Under pytest-xdist with REDIS_URL set (make test's PostgreSQL + Redis pass), each worker
+# takes its own Redis database, counted up from the one given: one worker's cache.clear()
+# or environment lock never reaches another's.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if django_settings.REDIS_URL and _worker.startswith("gw"):
+    _base, _, _db = django_settings.REDIS_URL.rpartition("/")
+    _own = f"{_base}/{int(_db or 0) + int(_worker[2:])}"
+    django_settings.REDIS_URL = _own
+    django_settings.CACHES["default"]["LOCATION"] = _own
+
 pytest_plugins = ["tests.fixtures.emulator"]
 
 
@@ -52,3 +64,21 @@ def upstream(emulator, settings):
     yield emulator
     reset_client()
     cache.clear()
+
+
+class _Client(Client):
+    """The test client, whose login() hands authenticate() a request as django-axes needs.
+
+    (force_login() needs none: it checks no password.)
+    """
+
+    def login(self, **credentials: object) -> bool:
+        request = HttpRequest()
+        request.META["REMOTE_ADDR"] = "127.0.0.1"
+        credentials.setdefault("request", request)
+        return super().login(**credentials)
+
+
+@pytest.fixture
+def client() -> Client:
+    return _Client()

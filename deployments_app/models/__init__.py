@@ -92,6 +92,8 @@ class AuditEntry(models.Model):
         EXPIRE = "expire", "Request expired"
         BREAK_GLASS = "break_glass", "Break-glass deployment"
         RATIFY = "ratify", "Break-glass ratified"
+        # Not a deployment: django-axes locked out sign-ins (services/sign_in_audit.py).
+        LOCKOUT = "lockout", "Sign-in locked out"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -109,10 +111,11 @@ class AuditEntry(models.Model):
     client_ip = models.GenericIPAddressField("client IP", null=True, blank=True)
     via = models.CharField(max_length=20, default="web", help_text="web, cli or system")
     action = models.CharField(max_length=20, choices=Action.choices, db_index=True)
-    service_sid = models.CharField("service SID", max_length=34, db_index=True)
+    # Blank only on entries about no environment (a sign-in lockout).
+    service_sid = models.CharField("service SID", max_length=34, blank=True, db_index=True)
     service_name = models.CharField(max_length=200, blank=True)
     service_unique_name = models.CharField(max_length=200, blank=True)
-    environment_sid = models.CharField("environment SID", max_length=34, db_index=True)
+    environment_sid = models.CharField("environment SID", max_length=34, blank=True, db_index=True)
     environment_name = models.CharField(max_length=200, blank=True)
     source_environment_sid = models.CharField(max_length=34, blank=True)
     source_environment_name = models.CharField(max_length=200, blank=True)
@@ -122,8 +125,17 @@ class AuditEntry(models.Model):
     outcome = models.CharField(
         max_length=20, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
     )
+    # What every viewer sees of a failure: Twilio's code, the kind of failure, and a
+    # sentence for people. The technical text (paths, transport errors, the upstream's
+    # address) is for administrators only.
     error_code = models.IntegerField(null=True, blank=True)
+    error_kind = models.CharField(
+        max_length=40, blank=True, help_text="The kind of failure, e.g. upstream_unavailable."
+    )
     error_message = models.TextField(blank=True)
+    error_detail = models.TextField(
+        blank=True, help_text="The technical detail, credential-free; shown to administrators."
+    )
     reason = models.TextField(blank=True, help_text="Why, in the user's words.")
     request = models.ForeignKey(
         "deployments_app.PromotionRequest",
@@ -173,7 +185,9 @@ class AuditEntry(models.Model):
         outcome: str,
         deployment_sid: str = "",
         error_code: int | None = None,
+        error_kind: str = "",
         error_message: str = "",
+        error_detail: str = "",
     ) -> bool:
         """Record the final outcome, once. False if another process completed it first."""
         changes = {
@@ -181,7 +195,9 @@ class AuditEntry(models.Model):
             "completed_at": timezone.now(),
             "deployment_sid": deployment_sid or self.deployment_sid,
             "error_code": error_code,
+            "error_kind": error_kind[:40],
             "error_message": error_message[:2000],
+            "error_detail": error_detail[:4000],
         }
         done = AuditEntry.objects.filter(
             pk=self.pk, outcome__in=[self.Outcome.PENDING, self.Outcome.UNKNOWN]

@@ -17,11 +17,14 @@ Buttons, management commands and (later) approved requests all come through here
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import NoReturn, TypeVar
+from typing import NoReturn, TypedDict, TypeVar
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
@@ -31,6 +34,7 @@ from deployments_app.services import page_cache, policies, reconcile, records, r
 from deployments_app.services.history import Direction, builds_ran, promotion_direction
 from deployments_app.services.locks import LockBusy, LockUnavailable, environment_lock
 from deployments_app.services.serverless import ServerlessClient, get_client
+from deployments_app.services.serverless_config import ClientConfig
 from deployments_app.services.serverless_errors import (
     AlreadyDeployed,
     DeploymentOutcomeUnknown,
@@ -750,14 +754,14 @@ def _deploy_once(audit: _Audit, client: ServerlessClient) -> ActionOutcome:
             build_sid=entry.build_sid or None,
         )
     except DeploymentOutcomeUnknown as exc:
-        entry.complete(outcome=Outcome.UNKNOWN, error_message=str(exc))
+        entry.complete(outcome=Outcome.UNKNOWN, **_failure(exc))
         raise ActionFailed(exc.user_message, entry=entry) from None
     except AlreadyDeployed:
         # The client turns Twilio's 409/20409 into already_live; kept here for safety.
         entry.complete(outcome=Outcome.NOOP)
         return ActionOutcome(entry=entry)
     except ServerlessError as exc:
-        entry.complete(outcome=Outcome.FAILED, error_code=exc.code, error_message=_describe(exc))
+        entry.complete(outcome=Outcome.FAILED, **_failure(exc))
         raise ActionFailed(exc.user_message, entry=entry) from None
     except BaseException:
         # A bug or an interrupted worker: the entry stays visible, marked unknown, until
@@ -861,12 +865,18 @@ class _Audit:
                 status=409,
             ) from None
         except LockUnavailable as exc:
-            entry = self._final(Outcome.FAILED, error_message=f"Lock unavailable ({exc}).")
-            raise ActionFailed(
+            message = (
                 "The deployment lock (Redis) cannot be reached, so nothing was deployed; "
-                "try again in a moment.",
-                entry=entry,
-            ) from None
+                "try again in a moment."
+            )
+            entry = self._final(
+                Outcome.FAILED,
+                error_kind="lock_unavailable",
+                error_message=message,
+                # The lock's own words may name the Redis server: administrators only.
+                error_detail=_redacted(f"Lock unavailable ({exc})."),
+            )
+            raise ActionFailed(message, entry=entry) from None
 
     def read(self, reads: Callable[[], T]) -> T:
         try:
@@ -903,7 +913,7 @@ class _Audit:
         )
 
     def fail(self, exc: ServerlessError) -> ActionFailed:
-        entry = self._final(Outcome.FAILED, error_code=exc.code, error_message=_describe(exc))
+        entry = self._final(Outcome.FAILED, **_failure(exc))
         return ActionFailed(exc.user_message, entry=entry)
 
     def _final(self, outcome: str, **details: object) -> AuditEntry:
@@ -985,6 +995,35 @@ def _name(environment: Environment) -> str:
     return environment.unique_name or environment.sid
 
 
-def _describe(exc: ServerlessError) -> str:
-    # Twilio's own words (or the transport's, already free of credentials) for the audit.
-    return f"{exc.message} ({exc.detail})" if exc.detail else exc.message
+class _Failure(TypedDict):
+    error_code: int | None
+    error_kind: str
+    error_message: str
+    error_detail: str
+
+
+def _failure(exc: ServerlessError) -> _Failure:
+    """What the audit keeps of an upstream failure.
+
+    Everyone sees Twilio's code, the kind of failure and the sentence the page showed; the
+    technical text (method and path, status, the transport's words, which may name the
+    upstream's address) is kept for administrators.
+    """
+    return {
+        "error_code": exc.code,
+        # UpstreamUnavailable -> upstream_unavailable
+        "error_kind": re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower(),
+        "error_message": exc.user_message,
+        "error_detail": _redacted(str(exc)),
+    }
+
+
+def _redacted(text: str) -> str:
+    # The client already keeps credentials out of its errors; this is the second lock.
+    secrets = list(ClientConfig.from_settings().secrets())
+    redis_password = urlsplit(settings.REDIS_URL).password if settings.REDIS_URL else None
+    if redis_password:
+        secrets.append(redis_password)
+    for secret in secrets:
+        text = text.replace(secret, "[redacted]")
+    return text

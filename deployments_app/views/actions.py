@@ -78,7 +78,8 @@ def _action_view(spec: _Spec) -> View:
                     message=forms.errors_sentence(form),
                     client_ip=client_ip(request),
                 ),
-                back=_back(spec, {}),
+                # The fields that did parse still say where the user came from.
+                back=_back(spec, form.cleaned_data),
             )
         data = form.cleaned_data
         return _act(request, lambda: spec.perform(request, data), back=_back(spec, data))

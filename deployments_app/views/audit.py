@@ -69,8 +69,10 @@ def audit_export(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpRespon
             status=400,
         )
     entries = _entries(form)
+    # The technical detail of a failure may name the upstream's address: administrators only.
+    columns = CSV_COLUMNS + ADMIN_CSV_COLUMNS if request.user.is_superuser else CSV_COLUMNS
     response = StreamingHttpResponse(
-        _csv_lines(_csv_rows(entries.iterator(chunk_size=500))),
+        _csv_lines(_csv_rows(entries.iterator(chunk_size=500), columns)),
         content_type="text/csv; charset=utf-8",
     )
     filename = f"audit-{timezone.now().astimezone(UTC).date().isoformat()}.csv"
@@ -109,10 +111,12 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("deployment_sid", "Deployment SID"),
     ("outcome", "Outcome"),
     ("error_code", "Twilio error code"),
+    ("error_kind", "Error kind"),
     ("error_message", "Error message"),
     ("reason", "Reason"),
     ("request_id", "Approval request"),
 )
+ADMIN_CSV_COLUMNS: tuple[tuple[str, str], ...] = (("error_detail", "Error detail"),)
 
 
 class _Echo:
@@ -122,10 +126,12 @@ class _Echo:
         return value
 
 
-def _csv_rows(entries: Iterable[AuditEntry]) -> Iterator[list[str]]:
-    yield [title for _, title in CSV_COLUMNS]
+def _csv_rows(
+    entries: Iterable[AuditEntry], columns: tuple[tuple[str, str], ...]
+) -> Iterator[list[str]]:
+    yield [title for _, title in columns]
     for entry in entries:
-        yield [_csv_cell(getattr(entry, name)) for name, _ in CSV_COLUMNS]
+        yield [_csv_cell(getattr(entry, name)) for name, _ in columns]
 
 
 def _csv_cell(value: object) -> str:

@@ -701,7 +701,10 @@ def test_a_503_before_the_deployment_is_a_failure_with_twilio_code(upstream, man
     entry = only_entry()
     assert caught.value.entry == entry
     assert (entry.outcome, entry.error_code) == (Outcome.FAILED, 20503)
-    assert entry.error_message == "The deployment did not take effect (Service Unavailable)"
+    # Everyone sees the page's sentence; the upstream's own words are for administrators.
+    assert entry.error_message == caught.value.message
+    assert entry.error_kind == "deployment_not_applied"
+    assert "The deployment did not take effect (Service Unavailable)" in entry.error_detail
     assert entry.previous_build_sid == stage.build_sid
     assert not EnvironmentState.objects.exists()
     assert not EnvironmentLock.objects.exists()
@@ -793,6 +796,7 @@ def test_an_unreachable_redis_lock_is_an_audited_failure_with_nothing_sent(
     entry = only_entry()
     assert caught.value.entry == entry
     assert entry.outcome == Outcome.FAILED
-    assert entry.error_message == "Lock unavailable (ConnectionError)."
+    assert entry.error_message == caught.value.message
+    assert entry.error_detail == "Lock unavailable (ConnectionError)."
     assert deployment_posts(upstream) == []
     assert env(upstream, "ivr-flows", "stage").build_sid == stage.build_sid
