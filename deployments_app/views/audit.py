@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET
 from deployments_app.forms import AuditFilterForm, errors_sentence, page_choice
 from deployments_app.models import AuditEntry
 from deployments_app.selectors import audit_entry_list
+from deployments_app.services.labels import LabelBook
 from deployments_app.views.common import HtmxHttpRequest, is_partial
 
 PAGE_SIZE = 50
@@ -107,7 +108,9 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("source_environment_sid", "Source environment SID"),
     ("source_environment_name", "Source environment"),
     ("build_sid", "Build SID"),
+    ("label:build_sid", "Build label"),
     ("previous_build_sid", "Live build before"),
+    ("label:previous_build_sid", "Label of the build before"),
     ("deployment_sid", "Deployment SID"),
     ("outcome", "Outcome"),
     ("error_code", "Twilio error code"),
@@ -130,8 +133,17 @@ def _csv_rows(
     entries: Iterable[AuditEntry], columns: tuple[tuple[str, str], ...]
 ) -> Iterator[list[str]]:
     yield [title for _, title in columns]
+    labels = LabelBook()
     for entry in entries:
-        yield [_csv_cell(getattr(entry, name)) for name, _ in columns]
+        yield [_csv_cell(_csv_value(entry, name, labels)) for name, _ in columns]
+
+
+def _csv_value(entry: AuditEntry, name: str, labels: LabelBook) -> object:
+    # "label:<field>": the release label of the build SID in that field.
+    if name.startswith("label:"):
+        label = labels.get(getattr(entry, name.removeprefix("label:")))
+        return label.text if label else ""
+    return getattr(entry, name)
 
 
 def _csv_cell(value: object) -> str:

@@ -138,3 +138,35 @@ def test_the_overview_folds_to_one_line_per_service_on_a_phone(
     for env in envs:
         expect(page.locator(f"#cell-{env.sid}")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "desktop_overview_1440.png"), full_page=True)
+
+
+def test_audit_entries_are_cards_on_a_phone_with_every_field(
+    page, live_server, upstream, reconciled, sign_in
+):
+    from deployments_app.models import AuditEntry
+
+    service = upstream.store.service("ivr-flows")
+    stage = upstream.store.environment_named(service.sid, "stage")
+    AuditEntry.objects.create(
+        actor="rita",
+        action=AuditEntry.Action.REDEPLOY,
+        service_sid=service.sid,
+        service_name=service.friendly_name,
+        environment_sid=stage.sid,
+        environment_name="stage",
+        build_sid=stage.build_sid,
+        outcome=AuditEntry.Outcome.FAILED,
+        error_message="Twilio did not answer properly (it may be slow or down).",
+        reason="Delivery receipts stopped arriving after this build",
+    )
+    page.set_viewport_size(PHONE)
+    sign_in()
+    page.goto(f"{live_server.url}/audit/")
+    row = page.locator("table.audit tbody tr").first
+    for label in ("When and who", "Action and outcome", "Service and environment", "Builds"):
+        assert_within_width(row.locator(f'td[data-label="{label}"]'), PHONE["width"], label)
+    error = row.locator('td[data-label="Error, reason"]')
+    assert_within_width(error, PHONE["width"], "Error, reason")
+    expect(error).to_contain_text("Delivery receipts stopped")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(SCREENSHOTS / "phone_audit_390.png"), full_page=True)

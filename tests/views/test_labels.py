@@ -96,3 +96,21 @@ def test_a_new_label_shows_on_the_very_next_overview_view(upstream, manager_clie
     label(dev.build_sid, "v4.0.0")
     assert "v4.0.0" in manager_client.get("/").content.decode()
     assert "v4.0.0" in manager_client.get(row_url, HTTP_HX_REQUEST="true").content.decode()
+
+
+def test_the_csv_carries_the_labels_beside_the_sids(upstream, manager_client):
+    import csv
+
+    service = upstream.store.service("ivr-flows")
+    dev = upstream.store.environment_named(service.sid, "dev")
+    stage = upstream.store.environment_named(service.sid, "stage")
+    label(dev.build_sid, "v5.0.0 · 1234abc")
+    label(stage.build_sid, "v4.9.0 · fedcba9")
+    manager_client.post(
+        "/actions/promote/", {"service": service.sid, "source": dev.sid, "target": stage.sid}
+    )
+    body = b"".join(manager_client.get("/audit/export.csv").streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert rows[0]["Build SID"] == dev.build_sid
+    assert rows[0]["Build label"] == "v5.0.0 · 1234abc"
+    assert rows[0]["Label of the build before"] == "v4.9.0 · fedcba9"
