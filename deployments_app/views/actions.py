@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import retarget, trigger_client_event
 
-from deployments_app import forms, roles, selectors
+from deployments_app import compare_selectors, forms, roles, selectors
 from deployments_app.models import AuditEntry
 from deployments_app.services import deployments, policies
 from deployments_app.views.common import (
@@ -90,7 +90,17 @@ def _action_view(spec: _Spec) -> View:
 
 def _confirm(request: HtmxHttpRequest, preview: selectors.ActionPreview) -> HttpResponse:
     template = "confirm.html#dialog" if is_partial(request) else "confirm.html"
-    context = {"preview": preview, "can_break_glass": policies.user_can_break_glass(request.user)}
+    changes = compare_selectors.deployment_changes(
+        service_sid=preview.service.sid,
+        build_sid=preview.build.sid if preview.build and not preview.is_clear else None,
+        environment_sid=preview.environment.sid,
+        source_environment_sid=preview.source.sid if preview.source else None,
+    )
+    context = {
+        "preview": preview,
+        "changes": changes,
+        "can_break_glass": policies.user_can_break_glass(request.user),
+    }
     return render(request, template, context)
 
 

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import retarget, trigger_client_event
 
-from deployments_app import forms, selectors
+from deployments_app import compare_selectors, forms, selectors
+from deployments_app.models import PromotionRequest
 from deployments_app.services import approvals, policies
 from deployments_app.services.approvals import DecisionOutcome, DecisionRefused
 from deployments_app.services.serverless_errors import NotFound
@@ -42,8 +43,18 @@ def request_detail(request: HtmxHttpRequest, request_id: int) -> HttpResponse:
     except NotFound:
         raise Http404("No such request") from None
     user = request.user
+    r = detail.request
     context = {
         "detail": detail,
+        # What approving it changes on the target: the approver sees it before deciding.
+        "changes": compare_selectors.deployment_changes(
+            service_sid=r.service_sid,
+            build_sid=r.build_sid,
+            environment_sid=r.environment_sid,
+            source_environment_sid=r.source_environment_sid,
+        )
+        if r.status == PromotionRequest.Status.OPEN
+        else None,
         "can_decide": approvals.user_can_decide(user, detail.request),
         "is_requester": detail.request.requester_id == getattr(user, "pk", None),
         "can_break_glass": policies.user_can_break_glass(user),

@@ -161,6 +161,25 @@ def urls_to_read(s) -> dict[str, list[str]]:
         "services/<service_sid:service_sid>/builds/<build_sid:build_sid>/": [
             f"/services/{service.sid}/builds/{s['build']}/"
         ],
+        "services/<service_sid:service_sid>/builds/<build_sid:build_sid>/label/": [
+            f"/services/{service.sid}/builds/{s['build']}/label/"  # POST only: 405
+        ],
+        "services/<service_sid:service_sid>/compare/": [
+            f"/services/{service.sid}/compare/?base={s['build']}&head={dev.build_sid}"
+            f"&source={dev.sid}&target={stage.sid}",
+            f"/services/{service.sid}/compare/?head={dev.build_sid}&environment={stage.sid}"
+            f"&source={dev.sid}",
+            f"/services/{service.sid}/compare/?head=garbage",
+        ],
+        "services/<service_sid:service_sid>/environments/<environment_sid:environment_sid>/logs/": [
+            env_url + "logs/",
+            env_url + "logs/?level=error&window=7d",
+            env_url + "logs/?level=nonsense",
+        ],
+        "services/<service_sid:service_sid>/environments/<environment_sid:environment_sid>/health/": [
+            env_url + "health/?since=2026-12-01T00:00:00Z",
+            env_url + "health/",
+        ],
         "actions/promote/": [
             f"/actions/promote/?service={service.sid}&source={dev.sid}&target={stage.sid}"
         ],
