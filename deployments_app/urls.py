@@ -3,7 +3,17 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from deployments_app import converters
-from deployments_app.views import actions, approvals, audit, health, labels, pages, refresh
+from deployments_app.views import (
+    actions,
+    approvals,
+    audit,
+    compare,
+    health,
+    labels,
+    logs,
+    pages,
+    refresh,
+)
 
 register_converter(converters.ServiceSidConverter, "service_sid")
 register_converter(converters.EnvironmentSidConverter, "environment_sid")
@@ -18,6 +28,17 @@ urlpatterns = [
         name="environment",
     ),
     path(
+        "services/<service_sid:service_sid>/environments/<environment_sid:environment_sid>/logs/",
+        logs.environment_logs,
+        name="environment_logs",
+    ),
+    # Error counts since a deploy (?since=), an htmx fragment.
+    path(
+        "services/<service_sid:service_sid>/environments/<environment_sid:environment_sid>/health/",
+        logs.environment_health,
+        name="environment_health",
+    ),
+    path(
         "services/<service_sid:service_sid>/builds/<build_sid:build_sid>/",
         pages.build_detail,
         name="build",
@@ -27,6 +48,9 @@ urlpatterns = [
         labels.build_label,
         name="build_label",
     ),
+    # ?base=<build>&head=<build>, or ?head=<build>&environment=<env>; &source=&target=
+    # add the variables drift between two environments.
+    path("services/<service_sid:service_sid>/compare/", compare.compare, name="compare"),
     # Deployment actions: GET renders the confirmation dialog (changes nothing),
     # POST performs the action.
     path("actions/promote/", actions.promote, name="promote"),

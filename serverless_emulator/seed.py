@@ -18,6 +18,10 @@ What the demo seed guarantees (tests and the dashboard rely on it):
 - each environment's live build is its newest deployment's build;
 - logs (info/warn/error) in the last 24 hours, plus a few older than the
   Logs endpoint's default one-day window; variables that differ per environment.
+- `appointment-reminders`' newest completed build (live on dev and stage, not yet
+  on production) has a traffic profile (store/logs.py): wherever it is deployed, its
+  environment logs one invocation a minute from the seed on, a quarter of them
+  errors, so promoting it shows errors rising after the deploy.
 
 Dates are relative to "now"; everything else depends only on the RNG seed.
 """
@@ -292,6 +296,12 @@ class _Demo:
     def build(self) -> None:
         for plan in PLANS:
             self.service(plan)
+        self.erring_build("appointment-reminders")
+
+    def erring_build(self, service_name: str) -> None:
+        service = self.store.service(service_name)
+        newest = next(b for b in self.store.builds(service.sid) if b.status == "completed")
+        self.store.set_build_traffic(newest.sid, error_rate=0.25, every=60.0)
 
     def service(self, plan: ServicePlan) -> None:
         rng, store = self.rng, self.store
