@@ -34,6 +34,7 @@ from deployments_app.pipeline import pipeline_order
 from deployments_app.services import page_cache, policies, records
 from deployments_app.services.history import (
     Direction,
+    builds_behind,
     builds_ran,
     live_since_and_previous,
     promotion_direction,
@@ -86,6 +87,9 @@ class EnvironmentCell:
     # and which way that moves it (backward: it runs a newer build than this one).
     next_environment: Environment | None = None
     promotion: Direction | None = None
+    # How many builds the previous environment ran, newer than this one's, that this one
+    # never ran: how far behind it is (None when it is not behind).
+    behind_by: int | None = None
     # What our own records say: rolled back, cleared, or changed outside the dashboard.
     note: EnvironmentNote = field(default_factory=EnvironmentNote)
     # Its policy, freeze and requests: protected, frozen, awaiting approval, break-glass.
@@ -122,6 +126,15 @@ class ServiceRow:
     error: str | None = None
     # Its details are not cached yet: the page shows what is live and loads the rest.
     pending: bool = False
+
+    @property
+    def next_promotion(self) -> EnvironmentCell | None:
+        """The first environment whose build the next one lacks and would move forward to:
+        the promotion the pipeline waits for (a backward one is never suggested)."""
+        for cell in self.cells:
+            if cell.can_be_promoted and cell.promotion == Direction.FORWARD:
+                return cell
+        return None
 
 
 @dataclass(frozen=True)
@@ -300,10 +313,15 @@ def _service_rows(
         cells: list[EnvironmentCell] = []
         # Which way promoting the previous cell's build into each cell would move it.
         arrivals: list[Direction | None] = []
+        earlier_ran: tuple[str, ...] = ()
         for env in pipeline_order(result, overrides.get(service.sid, ())):
             earlier = cells[-1] if cells else None
             build = builds.get(env.build_sid or "")
             facts = details.facts.get(env.sid)
+            source_ran, earlier_ran = (
+                earlier_ran,
+                facts.ran if isinstance(facts, page_cache.LiveFacts) else (),
+            )
             cell = EnvironmentCell(
                 environment=env,
                 build=build,
@@ -327,6 +345,14 @@ def _service_rows(
             cells.append(
                 replace(
                     cell,
+                    behind_by=builds_behind(
+                        source_ran=source_ran,
+                        target_ran=facts.ran if facts else (),
+                        target_build_sid=env.build_sid,
+                        created=created,
+                    )
+                    if arrival == Direction.FORWARD
+                    else None,
                     live_since=deployment.date_created if deployment else None,
                     previous_build_sid=facts.previous_build_sid if facts else None,
                     deployed_by=who.get(deployment.sid) if deployment else None,

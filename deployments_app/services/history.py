@@ -69,6 +69,27 @@ def builds_ran(history: Iterable[Deployment]) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def builds_behind(
+    *,
+    source_ran: Collection[str],
+    target_ran: Collection[str],
+    target_build_sid: str | None,
+    created: Mapping[str, datetime | None],
+) -> int:
+    """How many builds the source ran that the target never ran and that are newer than
+    the target's live build (all of them when the target runs nothing): the builds a
+    promotion would skip over or bring. At least 1 when called for a target that is behind
+    (the source's live build is one of them, even if its history was not read)."""
+    live_date = created.get(target_build_sid or "")
+    newer = [
+        sid
+        for sid in source_ran
+        if sid not in target_ran
+        and (live_date is None or (created.get(sid) or live_date) > live_date)
+    ]
+    return max(1, len(newer))
+
+
 class Direction(StrEnum):
     """Which way promoting the source's build moves the target."""
 

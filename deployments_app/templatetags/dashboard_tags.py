@@ -146,7 +146,22 @@ def comparison_badge(cell: EnvironmentCell) -> SafeString:
     """The cell compared with the environment before it in the pipeline."""
     if cell.comparison is None:
         return SafeString("")
-    return _comparison(cell.comparison, cell.compared_with or "")
+    badge = _comparison(cell.comparison, cell.compared_with or "")
+    if cell.comparison == Comparison.BEHIND and cell.behind_by:
+        # How far: the builds the previous environment ran that this one has not.
+        builds = "build" if cell.behind_by == 1 else "builds"
+        return format_html(
+            '<span class="badge badge--warn" data-behind-by="{}" title="{} ran {} {} newer than '
+            'this one that this environment never ran">behind {} by {} {}</span>',
+            cell.behind_by,
+            cell.compared_with or "",
+            cell.behind_by,
+            builds,
+            cell.compared_with or "",
+            cell.behind_by,
+            builds,
+        )
+    return badge
 
 
 @register.simple_tag

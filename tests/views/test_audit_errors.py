@@ -39,7 +39,7 @@ def promote(upstream, client: Client):
 def error_cells(client: Client) -> list[str]:
     """The audit page's error column, as text (the rest of the row shows the client IP)."""
     body = client.get(reverse("audit")).content.decode()
-    cells = re.findall(r'(?s)<td class="audit__error">(.*?)</td>', body)
+    cells = re.findall(r'(?s)<td class="audit__error[^"]*"[^>]*>(.*?)</td>', body)
     return [html.unescape(re.sub(r"<[^>]+>", " ", cell)) for cell in cells]
 
 
