@@ -327,9 +327,16 @@ class DashboardServer:
         live_cache_seconds: int | None = None,
         redis_url: str | None = None,
         access_log: bool = True,
+        database_url: str | None = None,
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
         self.upstream = upstream
         self.access_log = access_log
+        # A server database (PostgreSQL) instead of the SQLite file under `workdir`; it must
+        # exist, and is migrated and seeded once, by the first start().
+        self.database_url = database_url
+        self.extra_env = dict(extra_env or {})
+        self._database_ready = False
         self.workdir = workdir
         self.workers = workers
         self.threads = threads
@@ -350,6 +357,11 @@ class DashboardServer:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The gunicorn master's process id while it runs (its workers are its children)."""
+        return self._process.pid if self._process is not None else None
 
     @property
     def database_path(self) -> Path:
@@ -373,9 +385,10 @@ class DashboardServer:
             "TWILIO_ACCOUNT_SID": self.upstream.account_sid,
             "TWILIO_AUTH_TOKEN": self.upstream.auth_token,
             "TWILIO_MAX_CONCURRENCY": str(self.upstream.max_concurrency),
-            "DATABASE_URL": f"sqlite:///{self.database_path}",
+            "DATABASE_URL": self.database_url or f"sqlite:///{self.database_path}",
             "PYTHONUNBUFFERED": "1",
         }
+        env |= self.extra_env
         if self.live_cache_seconds is not None:
             env["DASHBOARD_LIVE_CACHE_SECONDS"] = str(self.live_cache_seconds)
         if self.redis_url:
@@ -385,13 +398,18 @@ class DashboardServer:
     # ---------------------------------------------------------------- lifecycle
 
     def prepare_database(self) -> None:
-        """Migrate and create the demo users, once per database file."""
-        if self.database_path.exists():
+        """Migrate and create the demo users, once per database file (or server database)."""
+        if self._database_ready or (not self.database_url and self.database_path.exists()):
             return
         for command in (["migrate", "--noinput"], ["seed_demo_users"]):
             self._manage(command)
+        self._database_ready = True
 
-    def _manage(self, args: list[str]) -> None:
+    def manage(self, *args: str) -> str:
+        """`manage.py ARGS` on this server's database and settings; its output."""
+        return self._manage(list(args))
+
+    def _manage(self, args: list[str]) -> str:
         done = subprocess.run(  # noqa: S603 (our own interpreter and manage.py)
             [sys.executable, str(ROOT / "manage.py"), *args],
             cwd=ROOT,
@@ -406,6 +424,7 @@ class DashboardServer:
                 f"manage.py {' '.join(args)} failed ({done.returncode}):\n"
                 f"{done.stdout}\n{done.stderr}"
             )
+        return done.stdout
 
     def start(self) -> DashboardServer:
         if self._process is not None:
