@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run prod test lint format clean bench
+.PHONY: run prod test lint format clean bench soak
 
 # Type checking (pyproject.toml [tool.mypy]); the settings module needs an upstream URL to load.
 MYPY := TWILIO_SERVERLESS_BASE_URL=http://127.0.0.1:8787 $(BIN)/mypy
@@ -29,21 +29,24 @@ prod: $(VENV)/.runtime-installed
 	bash scripts/run-prod.sh
 
 # pytest exits 5 when it collects nothing; make treats that as a failure too.
-# The approvals' tests run a second time on PostgreSQL, whose concurrent transactions
-# interleave where SQLite queues its writers. Under CI a server that does not answer fails
-# the run; elsewhere that pass is skipped, and says so.
+# Two passes of the whole suite, two workers each (--dist loadfile keeps a module on one
+# worker): the embedded default (SQLite, local-memory cache), then production's stack
+# (PostgreSQL, Redis; a database and a Redis db per worker, tests/conftest.py). Under CI a
+# server that does not answer fails the run; elsewhere the second pass is skipped, and
+# says so.
 PG_TEST_URL := postgres://postgres@127.0.0.1:5432/test
-PG_TESTS := tests/services/test_approvals_concurrency.py tests/services/test_approvals.py
+REDIS_TEST_URL := redis://127.0.0.1:6379/2
+PYTEST := $(BIN)/pytest -n 2 --dist loadfile
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MYPY)
-	$(BIN)/pytest
-	@if [ "$$CI" != true ] && ! $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_TEST_URL)', dbname='postgres', connect_timeout=3).close()" 2>/dev/null; then \
-		echo "SKIPPED the PostgreSQL pass: no server answers at $(PG_TEST_URL) (under CI=true this fails)."; \
+	$(PYTEST)
+	@if [ "$$CI" != true ] && ! $(BIN)/python scripts/services_up.py '$(PG_TEST_URL)' '$(REDIS_TEST_URL)'; then \
+		echo "SKIPPED the PostgreSQL + Redis pass: $(PG_TEST_URL) or $(REDIS_TEST_URL) does not answer (under CI=true this fails)."; \
 	else \
-		echo "DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PG_TESTS)"; \
-		DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PG_TESTS); \
+		echo "DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTEST)"; \
+		DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTEST); \
 	fi
 
 lint: $(VENV)/.dev-installed
@@ -65,3 +68,12 @@ clean:
 BENCH_ARGS ?=
 bench: $(VENV)/.dev-installed
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
+# A bounded soak of production's stack (scripts/soak.py): about 2 minutes of mixed reads and
+# actions by several release managers against gunicorn + PostgreSQL + Redis (a database and
+# a Redis db of its own, emptied). Prints requests/s and p50/p95/p99 per kind, writes
+# var/soak.json, and fails on any 5xx or an audit that does not match Twilio's deployments.
+# Options pass through SOAK_ARGS, e.g. `make soak SOAK_ARGS="--duration 20"`.
+SOAK_ARGS ?=
+soak: $(VENV)/.dev-installed
+	$(BIN)/python scripts/soak.py $(SOAK_ARGS)
