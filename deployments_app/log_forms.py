@@ -132,6 +132,8 @@ class LogFilterForm(forms.Form):
 
 
 class DeployHealthForm(forms.Form):
-    """The deploy-health fragment's one input: when the deploy happened."""
+    """The deploy-health fragment's input: when the deploy happened, and the build to offer
+    rolling back to when errors rise."""
 
     since = SinceField(label="Deployed at")
+    rollback = SidField("build", required=False, label="Roll back to")

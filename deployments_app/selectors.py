@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import cast
 
@@ -106,6 +106,13 @@ class EnvironmentCell:
         )
 
     @property
+    def watches_health(self) -> bool:
+        """Deployed through the dashboard within the last day: the cell counts its errors."""
+        return bool(
+            self.deployed_by and self.live_since and timezone.now() - self.live_since < HEALTH_WATCH
+        )
+
+    @property
     def promotes_backward(self) -> bool:
         """Promoting would move the next environment back to an older build."""
         return self.can_be_promoted and self.promotion == Direction.BACKWARD
@@ -172,6 +179,9 @@ def _pipeline_overrides(service_sids: Sequence[str]) -> dict[str, list[str]]:
 
 # An environment compared with the one before it, by which way promoting that one's
 # build here would go.
+# How long after a deployment through the dashboard its cell keeps counting errors.
+HEALTH_WATCH = timedelta(days=1)
+
 _COMPARED = {
     Direction.SAME: Comparison.SAME,
     Direction.FORWARD: Comparison.BEHIND,
@@ -417,6 +427,19 @@ class EnvironmentDetail:
     # Deployments Twilio deleted when the environment was cleared; kept in our records.
     cleared_history: tuple[DeploymentRecord, ...] = ()
     as_of: datetime | None = None
+
+    @property
+    def live_deployment(self) -> Deployment | None:
+        return next((row.deployment for row in self.history.rows if row.is_live), None)
+
+    @property
+    def rollback_build_sid(self) -> str | None:
+        """The build live before the live one, on the first page: where a rollback goes."""
+        rows = self.history.rows
+        live = next((i for i, row in enumerate(rows) if row.is_live), None)
+        if live is None:
+            return None
+        return next((r.deployment.build_sid for r in rows[live + 1 :] if r.can_redeploy), None)
 
 
 def _history_rows(

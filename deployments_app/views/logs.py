@@ -89,4 +89,10 @@ def environment_health(
         environment_sid=environment_sid,
         since=form.cleaned_data["since"],
     )
-    return render(request, "fragments/deploy_health.html", {"health": health})
+    context = {
+        "health": health,
+        "rollback": form.cleaned_data["rollback"],
+        "service_sid": service_sid,
+        "environment_sid": environment_sid,
+    }
+    return render(request, "fragments/deploy_health.html", context)
