@@ -122,6 +122,7 @@ class EnvironmentPolicyAdmin(admin.ModelAdmin):
         "required_approvals",
         "approver_group",
         "promote_from",
+        "soak_minutes",
         "time_zone",
     )
     list_display_links = ("service_label", "service_sid")

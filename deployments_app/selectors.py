@@ -10,6 +10,7 @@ service never blanks the page. This is the one place a cache will wrap.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from deployments_app.models import (
 from deployments_app.models.approvals import standing_approvals
 from deployments_app.pipeline import pipeline_order
 from deployments_app.services import page_cache, policies, records
+from deployments_app.services import soak as soak_rule
 from deployments_app.services.history import (
     Direction,
     builds_behind,
@@ -70,6 +72,9 @@ class Comparison(StrEnum):
     DIFFERENT = "different"
 
 
+logger = logging.getLogger(__name__)
+
+
 @dataclass(frozen=True)
 class EnvironmentCell:
     """One environment of a service on the overview."""
@@ -90,6 +95,8 @@ class EnvironmentCell:
     # How many builds the previous environment ran, newer than this one's, that this one
     # never ran: how far behind it is (None when it is not behind).
     behind_by: int | None = None
+    # The next environment's soak time not yet run here: why Promote is not offered.
+    soak: soak_rule.SoakWait | None = None
     # What our own records say: rolled back, cleared, or changed outside the dashboard.
     note: EnvironmentNote = field(default_factory=EnvironmentNote)
     # Its policy, freeze and requests: protected, frozen, awaiting approval, break-glass.
@@ -139,7 +146,7 @@ class ServiceRow:
         """The first environment whose build the next one lacks and would move forward to:
         the promotion the pipeline waits for (a backward one is never suggested)."""
         for cell in self.cells:
-            if cell.can_be_promoted and cell.promotion == Direction.FORWARD:
+            if cell.can_be_promoted and cell.promotion == Direction.FORWARD and not cell.soak:
                 return cell
         return None
 
@@ -371,7 +378,16 @@ def _service_rows(
                 )
             )
         linked = [
-            replace(cell, next_environment=cells[i + 1].environment, promotion=arrivals[i + 1])
+            replace(
+                cell,
+                next_environment=cells[i + 1].environment,
+                promotion=arrivals[i + 1],
+                soak=soak_rule.soak_wait(
+                    policy=cells[i + 1].gate.policy,
+                    source_name=cell.environment.unique_name or "",
+                    live_since=cell.live_since,
+                ),
+            )
             if i + 1 < len(cells)
             else cell
             for i, cell in enumerate(cells)
@@ -673,6 +689,8 @@ class ActionPreview:
     freeze: policies.Freeze | None = None
     # For a promotion: which way it moves the target (backward: to an older build).
     direction: Direction | None = None
+    # For a promotion into an environment with a soak time: why the build may not go yet.
+    soak: soak_rule.SoakWait | None = None
 
     @property
     def needs_approval(self) -> bool:
@@ -772,6 +790,15 @@ def action_preview(
     policy = policies.policy_for(
         service_sid=service_sid, environment_name=environment.unique_name or ""
     )
+    waiting: soak_rule.SoakWait | None = None
+    if source is not None and policy is not None and policy.soak_minutes:
+        try:
+            waiting = soak_rule.soak_refusal(
+                client=reads.client, policy=policy, service_sid=service_sid, source=source
+            )
+        except ServerlessError:
+            # The POST checks again and says what failed; the dialog still opens.
+            logger.warning("Could not check the soak of %s", source.sid, exc_info=True)
     return ActionPreview(
         action=action,
         service=service,
@@ -783,6 +810,7 @@ def action_preview(
         policy=policy,
         freeze=policies.active_freeze(policy),
         direction=direction,
+        soak=waiting,
     )
 
 

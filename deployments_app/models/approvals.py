@@ -61,6 +61,15 @@ class EnvironmentPolicy(models.Model):
             "(unique name, e.g. stage) may be promoted here. Empty: any."
         ),
     )
+    soak_minutes = models.PositiveIntegerField(
+        "soak time (minutes)",
+        default=0,
+        validators=[MaxValueValidator(7 * 24 * 60)],
+        help_text=(
+            "Only promote builds that have been live on the source environment this long "
+            "with no error-level logs there in that time. 0: no soak."
+        ),
+    )
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     request_lifetime_hours = models.PositiveIntegerField(
         default=24, validators=[MinValueValidator(1), MaxValueValidator(24 * 30)]

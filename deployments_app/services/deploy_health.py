@@ -107,7 +107,7 @@ class DeployHealth:
         return f"{round(seconds / 86400)} days"
 
 
-def _count_errors(
+def count_errors(
     client: ServerlessClient,
     *,
     service_sid: str,
@@ -166,7 +166,7 @@ def deploy_health(
     windows = [(since, since + window), (since - window, since - _SECOND)]
 
     def count(bounds: tuple[datetime, datetime]) -> tuple[int, bool]:
-        return _count_errors(
+        return count_errors(
             client,
             service_sid=service_sid,
             environment_sid=environment_sid,

@@ -42,6 +42,7 @@ from deployments_app.services.serverless_errors import (
     ServerlessError,
 )
 from deployments_app.services.serverless_types import Build, Deployment, Environment, Service
+from deployments_app.services.soak import soak_refusal
 from deployments_app.sids import is_sid
 
 __all__ = [
@@ -490,6 +491,8 @@ def _guarded_deploy(audit: _Audit, client: ServerlessClient, target: Environment
         raise audit.refuse(message, status=409)
     if audit.fields["action"] == Action.PROMOTE and policy.promote_from:
         _require_promotion_order(audit, client, policy, name)
+    if audit.fields["action"] == Action.PROMOTE and policy.soak_minutes and not grant.break_glass:
+        _require_soak(audit, client, policy)
     if not policy.protected:
         return _deploy(audit, client)
     fingerprint = audit.read(
@@ -514,6 +517,21 @@ def _guarded_deploy(audit: _Audit, client: ServerlessClient, target: Environment
     if grant.break_glass:
         return _break_glass(audit, client, policy, target, fingerprint)
     return _request_approval(audit, policy, target, fingerprint)
+
+
+def _require_soak(audit: _Audit, client: ServerlessClient, policy: EnvironmentPolicy) -> None:
+    """The build ran its soak time on the source, with no error-level log (services/soak.py)."""
+    source_sid = str(audit.fields["source_environment_sid"])
+    source = audit.read(
+        lambda: client.environment_get(service_sid=audit.service_sid, environment_sid=source_sid)
+    )
+    refusal = audit.read(
+        lambda: soak_refusal(
+            client=client, policy=policy, service_sid=audit.service_sid, source=source
+        )
+    )
+    if refusal is not None:
+        raise audit.refuse(refusal.message, status=409)
 
 
 def _detect_overwrite(

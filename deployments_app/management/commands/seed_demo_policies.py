@@ -18,6 +18,8 @@ from deployments_app.services.serverless import get_client
 from deployments_app.services.serverless_errors import ServerlessError
 
 FROZEN_SERVICE = "billing-webhooks"
+SOAK_SERVICE = "ivr-flows"
+SOAK_MINUTES = 30
 
 
 class Command(BaseCommand):
@@ -46,6 +48,8 @@ class Command(BaseCommand):
                     "service_label": service.friendly_name or service.unique_name or "",
                     "required_approvals": 1,
                     "promote_from": "stage" if "stage" in names else "",
+                    # The soak rule, where the demo history just promoted to stage.
+                    "soak_minutes": SOAK_MINUTES if service.unique_name == SOAK_SERVICE else 0,
                 },
             )
             protected += created
@@ -61,5 +65,6 @@ class Command(BaseCommand):
                 )
         self.stdout.write(
             f"Demo policies: production protected in {protected} new service(s) "
-            "(1 approval, promotion from stage); billing-webhooks freezes every weekend."
+            "(1 approval, promotion from stage); billing-webhooks freezes every weekend; "
+            f"{SOAK_SERVICE} production takes builds that soaked {SOAK_MINUTES} minutes on stage."
         )
