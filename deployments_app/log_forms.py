@@ -59,6 +59,12 @@ class SinceField(forms.DateTimeField):
                 params={"days": MAX_SINCE_AGE.days},
             )
 
+    def clean(self, value: Any) -> Any:
+        # A moment a little ahead (another clock) is taken as now: nothing has happened
+        # after it yet.
+        cleaned = super().clean(value)
+        return min(cleaned, timezone.now()) if cleaned is not None else None
+
 
 class LogFilterForm(forms.Form):
     """Level, function and window; a "Load more" cursor; a deploy time for the health line.

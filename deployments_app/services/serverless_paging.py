@@ -122,10 +122,11 @@ def same_list(path: str, expected: str) -> bool:
 
 
 def cursor_value_ok(name: str, value: str) -> bool:
+    # ASCII digits only: str.isdigit() takes "²", which int() refuses.
     if name == "PageSize":
-        return value.isdigit() and 1 <= int(value) <= MAX_PAGE_SIZE
+        return value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_PAGE_SIZE
     if name == "Page":
-        return value.isdigit()
+        return value.isascii() and value.isdigit()
     if name == "FunctionSid":
         return is_sid(value, "function")
     if name in {"StartDate", "EndDate"}:
