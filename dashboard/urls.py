@@ -26,3 +26,6 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("", include("deployments_app.urls")),
 ]
+
+# The database or Redis unreachable: a page that says so (503), not Django's bare 500.
+handler500 = "deployments_app.views.errors.server_error"

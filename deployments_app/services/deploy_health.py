@@ -24,13 +24,13 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
 from deployments_app.services import page_cache
 from deployments_app.services.serverless import ServerlessClient, get_client
 from deployments_app.services.serverless_errors import NotFound
 from deployments_app.services.serverless_types import Environment, Function, Log, Page, Service
+from deployments_app.services.soft_cache import cache
 
 __all__ = [
     "LEVELS",

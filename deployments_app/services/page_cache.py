@@ -30,7 +30,6 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import OperationalError, ProgrammingError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
@@ -47,6 +46,7 @@ from deployments_app.services.serverless_types import (
     Page,
     Service,
 )
+from deployments_app.services.soft_cache import cache
 
 __all__ = [
     "LiveDetails",

@@ -134,6 +134,8 @@ class _Outcome:
     ambiguous: bool = False
     # ...and it may even still be running there (timeout, lost connection, 502/504).
     may_still_run: bool = False
+    # No answer within the read timeout: Twilio had the request and was still on it.
+    timed_out: bool = False
 
 
 class _ReadRetry(Retry):
@@ -146,7 +148,7 @@ class _ReadRetry(Retry):
     - A Retry-After longer than `retry_after_cap` gives up at once: waiting less than
       Twilio asked would only earn another 429, waiting longer would hold the page.
     - No retry is started whose pause would end later than `budget` seconds after the
-      first failure.
+      first failure, or after the page's upstream budget (services/upstream_budget.py).
     - `on_retry` hears of every retry before its pause (the client counts and logs).
     """
 
@@ -209,6 +211,10 @@ class _ReadRetry(Retry):
             self._give_up(*failure)
         retry = super().increment(*failure)
         deadline = self.deadline if self.deadline is not None else time.monotonic() + self.budget
+        left = upstream_budget.remaining()
+        if left is not None:
+            # A page's reads stop retrying when its budget is spent, not only their own.
+            deadline = min(deadline, time.monotonic() + left)
         pause = retry_after if retry_after is not None else retry.get_backoff_time()
         if time.monotonic() + pause > deadline:
             self._give_up(*failure)
@@ -545,7 +551,9 @@ class ServerlessClient:
         if not outcome.ambiguous:
             self._count(failures=1)
             raise error
-        return self._settle_ambiguous_deployment(result, error, may_still_run=outcome.may_still_run)
+        return self._settle_ambiguous_deployment(
+            result, error, may_still_run=outcome.may_still_run, timed_out=outcome.timed_out
+        )
 
     def _reread_until(
         self, result: DeploymentResult, *, settle: float
@@ -572,7 +580,12 @@ class ServerlessClient:
             pause = min(pause * 2, 1.0)
 
     def _settle_ambiguous_deployment(
-        self, result: DeploymentResult, error: ServerlessError, *, may_still_run: bool
+        self,
+        result: DeploymentResult,
+        error: ServerlessError,
+        *,
+        may_still_run: bool,
+        timed_out: bool = False,
     ) -> DeploymentResult:
         logger.warning(
             "Deployment of %s to %s: outcome unknown (%s); re-reading the environment",
@@ -595,6 +608,21 @@ class ServerlessClient:
                 path=error.path,
                 attempts=1,
                 detail=f"{error.message}; re-read: {reread_error.message}",
+            )
+        if environment.build_sid != result.build_sid and timed_out:
+            # Still unanswered, so maybe still running: it can land after the re-reads
+            # stop. Unknown, for reconcile to settle by what goes live; "nothing
+            # changed, try again" here could be false and invite a second deployment.
+            self._count(failures=1)
+            raise DeploymentOutcomeUnknown(
+                "The deployment's outcome is unknown: Twilio did not answer in time and "
+                "the environment does not show it yet",
+                status=error.status,
+                code=error.code,
+                method="POST",
+                path=error.path,
+                attempts=1,
+                detail=f"{error.message}; re-read: {environment.build_sid or 'nothing'} is live",
             )
         if environment.build_sid != result.build_sid:
             logger.warning(
@@ -886,7 +914,12 @@ class ServerlessClient:
         error = UpstreamUnavailable(
             message, method=method, path=path, attempts=attempts, detail=detail
         )
-        return _Outcome(error=error, ambiguous=not not_sent, may_still_run=not not_sent)
+        return _Outcome(
+            error=error,
+            ambiguous=not not_sent,
+            may_still_run=not not_sent,
+            timed_out=isinstance(exc, requests.ReadTimeout),
+        )
 
     def _classify(
         self, response: requests.Response, method: str, path: str, attempts: int
