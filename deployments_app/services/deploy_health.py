@@ -195,7 +195,9 @@ def deploy_health_cached(
     since: datetime,
     client: ServerlessClient | None = None,
 ) -> DeployHealth:
-    """`deploy_health`, kept for the live lifetime per environment and deploy time.
+    """`deploy_health`, kept per environment and deploy time: for the live lifetime, and
+    for a tenth of the time since the deploy when that is shorter (at least 2 s), so the
+    first minutes after a deploy, when errors matter most, are counted again soon.
 
     A new deploy has a new time, so it never finds the previous deploy's counts.
     """
@@ -208,7 +210,8 @@ def deploy_health_cached(
     health = deploy_health(
         service_sid=service_sid, environment_sid=environment_sid, since=since, client=client
     )
-    cache.set(key, health, timeout=_live_seconds())
+    age = (health.checked_at - health.since).total_seconds()
+    cache.set(key, health, timeout=min(_live_seconds(), max(2, int(age / 10))))
     return health
 
 
