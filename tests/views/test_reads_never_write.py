@@ -141,6 +141,9 @@ def situation(upstream, django_user_model):
     }
 
 
+ENV_ROUTE = "services/<service_sid:service_sid>/environments/<environment_sid:environment_sid>/"
+
+
 def urls_to_read(s) -> dict[str, list[str]]:
     """A GET for every URL pattern (route → the URLs read for it)."""
     service, dev, stage = s["service"], s["dev"], s["stage"]
@@ -171,12 +174,12 @@ def urls_to_read(s) -> dict[str, list[str]]:
             f"&source={dev.sid}",
             f"/services/{service.sid}/compare/?head=garbage",
         ],
-        "services/<service_sid:service_sid>/environments/<environment_sid:environment_sid>/logs/": [
+        ENV_ROUTE + "logs/": [
             env_url + "logs/",
             env_url + "logs/?level=error&window=7d",
             env_url + "logs/?level=nonsense",
         ],
-        "services/<service_sid:service_sid>/environments/<environment_sid:environment_sid>/health/": [
+        ENV_ROUTE + "health/": [
             env_url + "health/?since=2026-12-01T00:00:00Z",
             env_url + "health/",
         ],
