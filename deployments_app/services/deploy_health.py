@@ -210,7 +210,7 @@ def deploy_health_cached(
     health = deploy_health(
         service_sid=service_sid, environment_sid=environment_sid, since=since, client=client
     )
-    age = (health.checked_at - health.since).total_seconds()
+    age = ((health.checked_at or timezone.now()) - health.since).total_seconds()
     cache.set(key, health, timeout=min(_live_seconds(), max(2, int(age / 10))))
     return health
 
