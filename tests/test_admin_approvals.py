@@ -109,6 +109,7 @@ def policy_form(**windows: dict[str, str]) -> dict[str, str]:
         "required_approvals": "2",
         "approver_group": "",
         "promote_from": "stage",
+        "soak_minutes": "30",
         "time_zone": "Europe/Berlin",
         "request_lifetime_hours": "24",
         "freeze_windows-TOTAL_FORMS": str(len(windows)),
@@ -154,6 +155,7 @@ def test_a_policy_is_added_with_its_freeze_windows(admin_client):
     assert (policy.service_sid, policy.environment_name) == (SERVICE, "production")
     assert policy.required_approvals == 2
     assert policy.promote_from == "stage"
+    assert policy.soak_minutes == 30
     windows = {window.kind: window for window in policy.freeze_windows.all()}
     assert set(windows) == {"once", "weekly"}
     assert windows["once"].ends_at - windows["once"].starts_at == timedelta(days=3, hours=8)

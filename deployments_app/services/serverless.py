@@ -30,7 +30,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http.cookiejar import DefaultCookiePolicy
@@ -703,7 +703,16 @@ class ServerlessClient:
         else:
             # Each read runs in a copy of the caller's context: logs keep the request's id.
             context = contextvars.copy_context()
-            results = list(self._pool().map(lambda item: context.copy().run(read, item), work))
+            try:
+                results = list(
+                    self._pool().map(lambda item: context.copy().run(read, item), work)
+                )
+            except (CancelledError, RuntimeError) as exc:
+                # The client was closed under this read (reset_client: a settings change,
+                # a test's teardown): finish it here, one read at a time.
+                if isinstance(exc, RuntimeError) and "shutdown" not in str(exc):
+                    raise
+                results = [read(item) for item in work]
         if not return_exceptions:
             for value in results:
                 if isinstance(value, _Raised):
