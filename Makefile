@@ -29,11 +29,14 @@ prod: $(VENV)/.runtime-installed
 	bash scripts/run-prod.sh
 
 # pytest exits 5 when it collects nothing; make treats that as a failure too.
-# Two passes of the whole suite, two workers each (--dist loadfile keeps a module on one
-# worker): the embedded default (SQLite, local-memory cache), then production's stack
-# (PostgreSQL, Redis; a database and a Redis db per worker, tests/conftest.py). Under CI a
-# server that does not answer fails the run; elsewhere the second pass is skipped, and
-# says so.
+# Two passes, two workers each (--dist loadfile keeps a module on one worker):
+# 1. the whole suite on the embedded default (SQLite, local-memory cache), browser included,
+#    but for the tests that start production's stack of their own (marker `stack`);
+# 2. on production's stack, PostgreSQL and Redis (a database and a Redis db per worker,
+#    tests/conftest.py): every test but the browser's, which drive the same views the HTTP
+#    tests drive here, and would take CI past 15 minutes; the `stack` tests run here.
+# Under CI a server that does not answer fails the run; elsewhere the second pass is
+# skipped, and says so.
 PG_TEST_URL := postgres://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL := redis://127.0.0.1:6379/2
 PYTEST := $(BIN)/pytest -n 2 --dist loadfile
@@ -41,12 +44,12 @@ test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MYPY)
-	$(PYTEST)
+	$(PYTEST) -m "not stack"
 	@if [ "$$CI" != true ] && ! $(BIN)/python scripts/services_up.py '$(PG_TEST_URL)' '$(REDIS_TEST_URL)'; then \
 		echo "SKIPPED the PostgreSQL + Redis pass: $(PG_TEST_URL) or $(REDIS_TEST_URL) does not answer (under CI=true this fails)."; \
 	else \
-		echo "DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTEST)"; \
-		DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTEST); \
+		echo "DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTEST) -m 'not browser'"; \
+		DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTEST) -m "not browser"; \
 	fi
 
 lint: $(VENV)/.dev-installed

@@ -166,6 +166,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "deployments_app.security_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the request into the database (sessions, sign-in throttling).
+    "deployments_app.input_guard.InputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "deployments_app.session_idle.SessionIdleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -290,6 +292,8 @@ if CLIENT_IP_HEADER and not re.fullmatch(r"HTTP_[A-Z0-9_]+", CLIENT_IP_HEADER):
         f"e.g. HTTP_X_REAL_IP, not {CLIENT_IP_HEADER!r}."
     )
 AXES_CLIENT_IP_CALLABLE = "deployments_app.services.sign_in_audit.sign_in_client_ip"
+# The username as tried, cut to what a username can be (axes stores it in 255 characters).
+AXES_USERNAME_CALLABLE = "deployments_app.services.sign_in_audit.sign_in_username"
 
 # --- Content-Security-Policy (django-csp) ------------------------------------------
 # Only the app's own scripts and styles (htmx is served from static/), no inline code,

@@ -23,6 +23,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import soak  # noqa: E402
 
+# Production's stack of its own (gunicorn, PostgreSQL, Redis): run once, in make test's
+# PostgreSQL + Redis pass.
+pytestmark = pytest.mark.stack
+
 REDIS_URL = "redis://127.0.0.1:6379/12"
 CALLERS = 20
 HELD_MS = 2000

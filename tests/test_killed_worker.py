@@ -42,6 +42,10 @@ import soak  # noqa: E402
 
 from deployments_app.models import ACTION_LIFETIME_SECONDS  # noqa: E402
 
+# Production's stack of its own (gunicorn, PostgreSQL, Redis): run once, in make test's
+# PostgreSQL + Redis pass.
+pytestmark = pytest.mark.stack
+
 REDIS_URL = "redis://127.0.0.1:6379/11"
 HELD_MS = 3000  # how long the emulator holds the deployment POST
 T = TypeVar("T")

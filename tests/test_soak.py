@@ -26,6 +26,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import soak  # noqa: E402
 
+# Production's stack of its own (gunicorn, PostgreSQL, Redis): run once, in make test's
+# PostgreSQL + Redis pass.
+pytestmark = pytest.mark.stack
+
 REDIS_URL = "redis://127.0.0.1:6379/10"
 KINDS = ("overview", "environment", "load more", "build", "audit", "promote", "redeploy")
 

@@ -23,6 +23,16 @@ logger = logging.getLogger(__name__)
 _MAX_USERNAME = 150
 
 
+# Django's own limit for a username; anything longer names no user.
+USERNAME_MAX = 150
+
+
+def sign_in_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    """The username a sign-in tried, as axes records it: at most USERNAME_MAX characters."""
+    raw = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(raw)[:USERNAME_MAX]
+
+
 def sign_in_client_ip(request: HttpRequest) -> str | None:
     """The client's address: the socket's, or behind a proxy its one configured header.
 

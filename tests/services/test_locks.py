@@ -52,6 +52,13 @@ def manager(django_user_model):
     return make_manager(django_user_model)
 
 
+@pytest.fixture(autouse=True)
+def database_lock(settings):
+    """The database lock unless a test asks for `redis_lock` (which sets REDIS_URL again):
+    make test's second pass sets REDIS_URL for everything else."""
+    settings.REDIS_URL = ""
+
+
 def env(upstream, service: str, name: str):
     return upstream.store.environment_named(service, name)
 
