@@ -40,8 +40,8 @@ def services_or_skip(redis_url: str) -> None:
     if why is None:
         return
     if os.environ.get("CI") == "true":
-        pytest.fail(f"CI runs the soak on PostgreSQL + Redis, but {why}")
-    pytest.skip(f"{why}: the soak needs production's stack (under CI=true this fails)")
+        pytest.fail(f"CI runs this on PostgreSQL + Redis, but {why}")
+    pytest.skip(f"{why}: this needs production's stack (under CI=true this fails)")
 
 
 def test_a_short_soak_has_no_5xx_and_an_audit_matching_the_upstream(tmp_path):
