@@ -704,9 +704,7 @@ class ServerlessClient:
             # Each read runs in a copy of the caller's context: logs keep the request's id.
             context = contextvars.copy_context()
             try:
-                results = list(
-                    self._pool().map(lambda item: context.copy().run(read, item), work)
-                )
+                results = list(self._pool().map(lambda item: context.copy().run(read, item), work))
             except (CancelledError, RuntimeError) as exc:
                 # The client was closed under this read (reset_client: a settings change,
                 # a test's teardown): finish it here, one read at a time.
