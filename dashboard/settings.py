@@ -166,8 +166,6 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "deployments_app.security_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Before anything reads the request into the database (sessions, sign-in throttling).
-    "deployments_app.input_guard.InputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "deployments_app.session_idle.SessionIdleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -175,6 +173,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a signed-in user unless its view says otherwise.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Before any view stores what it was sent (the sign-in throttling, the audit, messages).
+    "deployments_app.input_guard.InputGuardMiddleware",
     "deployments_app.request_log.RequestLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

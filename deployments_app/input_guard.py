@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 NUL = "\x00"
+MESSAGE = "A field of this request contains a NUL character, which no field takes."
 
 
 def _has_nul(request: HttpRequest) -> bool:
@@ -32,8 +34,9 @@ class InputGuardMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _has_nul(request):
-            return HttpResponseBadRequest(
-                "A field of this request contains a NUL character, which no field takes.",
-                content_type="text/plain; charset=utf-8",
-            )
+            # The page frame, or its message alone for htmx (as upstream errors are shown).
+            partial = request.headers.get("HX-Request") == "true"
+            template = "upstream_error.html#upstream-error" if partial else "upstream_error.html"
+            context = {"title": "This request cannot be used", "message": MESSAGE}
+            return render(request, template, context, status=400)
         return self.get_response(request)
