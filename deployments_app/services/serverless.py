@@ -901,7 +901,9 @@ class ServerlessClient:
         return self._classify(response, method, path, attempts)
 
     def _budget_spent(self, method: str, path: str) -> UpstreamUnavailable:
-        return upstream_budget.spent(method=method, path=path, attempts=self._call.attempts)
+        # Before a first attempt in this thread, `attempts` is not set yet.
+        attempts = getattr(self._call, "attempts", 0)
+        return upstream_budget.spent(method=method, path=path, attempts=attempts)
 
     def _transport_failure(
         self, exc: requests.RequestException, method: str, path: str, attempts: int

@@ -85,3 +85,28 @@ def test_an_action_post_is_not_cut_short_by_the_budget(slow_upstream, manager_cl
     )
     assert response.status_code < 400, response.content.decode()[:500]
     assert slow_upstream.store.environment_named(service.sid, "stage").build_sid == dev.build_sid
+
+
+def test_a_read_started_after_the_budget_is_spent_fails_at_once_in_any_thread(upstream):
+    import threading
+
+    from deployments_app.services.serverless import get_client
+    from deployments_app.services.upstream_budget import BudgetSpent, page_budget
+
+    client = get_client()
+    caught: list[BaseException] = []
+
+    def read() -> None:
+        # A fresh thread: no attempt was ever counted here.
+        with page_budget(0):
+            try:
+                client.service_list()
+            except BaseException as exc:
+                caught.append(exc)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    assert len(caught) == 1
+    assert isinstance(caught[0], BudgetSpent)
+    assert "answering too slowly" in caught[0].user_message
