@@ -144,8 +144,12 @@ class ServiceRow:
     @property
     def next_promotion(self) -> EnvironmentCell | None:
         """The first environment whose build the next one lacks and would move forward to:
-        the promotion the pipeline waits for (a backward one is never suggested)."""
-        for cell in self.cells:
+        the promotion the pipeline waits for. Never a backward one, one a soak holds, or one
+        into an environment that was rolled back."""
+        for cell, target in zip(self.cells, self.cells[1:], strict=False):
+            # A rolled-back target was sent back on purpose: re-promoting is no suggestion.
+            if target.note.rolled_back:
+                continue
             if cell.can_be_promoted and cell.promotion == Direction.FORWARD and not cell.soak:
                 return cell
         return None

@@ -82,3 +82,28 @@ def test_a_viewer_gets_no_next_promotion_button(upstream, client, django_user_mo
     body = row(client, service.sid)
     assert "data-behind-by" in body
     assert "data-next-promotion" not in body
+
+
+def test_a_rolled_back_environment_is_not_offered_the_build_it_was_rolled_back_from(
+    upstream, manager_client
+):
+    store = upstream.store
+    service = store.service("ivr-flows")
+    dev = store.environment_named(service.sid, "dev")
+    stage = store.environment_named(service.sid, "stage")
+    manager_client.post(
+        "/actions/promote/", {"service": service.sid, "source": dev.sid, "target": stage.sid}
+    )
+    bad = dev.build_sid
+    older = next(
+        d.build_sid
+        for d in store.deployments(stage.sid)
+        if d.build_sid and d.build_sid != bad and store.build(d.build_sid).status == "completed"
+    )
+    manager_client.post(
+        "/actions/redeploy/",
+        {"service": service.sid, "environment": stage.sid, "build": older, "reason": "bad"},
+    )
+    body = row(manager_client, service.sid)
+    assert 'data-note="rolled-back"' in body
+    assert 'data-next-promotion="dev"' not in body
