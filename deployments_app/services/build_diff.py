@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Generic, TypeVar
 
 from deployments_app.services.serverless_types import AssetVersion, Build, FunctionVersion
 
@@ -73,13 +74,16 @@ class FileChange:
         return self.change is Change.CHANGED and self.old_visibility != self.new_visibility
 
 
-@dataclass(frozen=True)
-class FileDiff:
-    """Functions, or assets: each change sorted by path, and how many stay as they are."""
+C = TypeVar("C")  # a change: FileChange or DependencyChange
 
-    added: tuple[FileChange, ...] = ()
-    removed: tuple[FileChange, ...] = ()
-    changed: tuple[FileChange, ...] = ()
+
+@dataclass(frozen=True)
+class _Group(Generic[C]):
+    """One kind of item's changes, each list sorted, and how many stay as they are."""
+
+    added: tuple[C, ...] = ()
+    removed: tuple[C, ...] = ()
+    changed: tuple[C, ...] = ()
     unchanged: int = 0
 
     @property
@@ -91,9 +95,14 @@ class FileDiff:
         return not (self.added or self.removed or self.changed)
 
     @property
-    def changes(self) -> tuple[FileChange, ...]:
+    def changes(self) -> tuple[C, ...]:
         """Every change, added first, then changed, then removed."""
         return self.added + self.changed + self.removed
+
+
+@dataclass(frozen=True)
+class FileDiff(_Group[FileChange]):
+    """Functions, or assets, by path."""
 
 
 @dataclass(frozen=True)
@@ -105,23 +114,8 @@ class DependencyChange:
 
 
 @dataclass(frozen=True)
-class DependencyDiff:
-    added: tuple[DependencyChange, ...] = ()
-    removed: tuple[DependencyChange, ...] = ()
-    changed: tuple[DependencyChange, ...] = ()
-    unchanged: int = 0
-
-    @property
-    def counts(self) -> DiffCounts:
-        return DiffCounts(len(self.added), len(self.removed), len(self.changed))
-
-    @property
-    def is_empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
-
-    @property
-    def changes(self) -> tuple[DependencyChange, ...]:
-        return self.added + self.changed + self.removed
+class DependencyDiff(_Group[DependencyChange]):
+    """Dependencies, by package name."""
 
 
 @dataclass(frozen=True)
